@@ -1,0 +1,196 @@
+"""oaweb settings, read from the environment (see README "Configuration").
+
+Two modes share one engine:
+* embedded (no REDIS_URL): SQLite, in-memory channel layer and Celery broker,
+  an in-process worker thread pool;
+* distributed (REDIS_URL set): Redis is broker, channel layer, cache and hot
+  run-state store; `python manage.py runworker` processes execute steps.
+"""
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from oaweb.env import env_bool, env_float, env_int, env_list, env_str, env_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("OAWEB_VAR_DIR", str(BASE_DIR / "var")))
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
+    SECRET_KEY = "insecure-development-key-only-used-when-DEBUG-is-on"
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "django_celery_results",
+    "registry",
+    "workflows",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "oaweb.urls"
+WSGI_APPLICATION = "oaweb.wsgi.application"
+ASGI_APPLICATION = "oaweb.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------
+DATABASE_URL = env_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'oaweb.sqlite3'}"
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web server read while an embedded worker writes; IMMEDIATE
+    # transactions take the write lock up front instead of failing on upgrade.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: unset means embedded mode ---------------------------------------
+REDIS_URL = env_url("REDIS_URL", ("redis", "rediss", "unix"))
+# "host:port,host:port" of Redis Sentinels; REDIS_URL then names db/password.
+REDIS_SENTINELS = [
+    (host, int(port)) for host, _, port in (item.rpartition(":") for item in env_list("REDIS_SENTINELS"))
+]
+REDIS_SENTINEL_MASTER = env_str("REDIS_SENTINEL_MASTER", "mymaster")
+if REDIS_SENTINELS and not REDIS_URL:
+    REDIS_URL = "redis://"
+EMBEDDED = not REDIS_URL
+
+if EMBEDDED:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+elif REDIS_SENTINELS:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [{"sentinels": REDIS_SENTINELS, "master_name": REDIS_SENTINEL_MASTER}]},
+        }
+    }
+    # Django's Redis cache has no Sentinel support; the cache only holds
+    # rebuildable lookups, so a per-process cache is a safe fallback.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+    }
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+
+# --- Celery (read by oaweb/celery.py with the CELERY_ namespace) ----------
+if EMBEDDED:
+    CELERY_BROKER_URL = "memory://"
+    # kombu's memory transport polls; 1 s by default would cost a second per step.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"polling_interval": env_float("OAWEB_EMBEDDED_POLL_SECONDS", 0.002)}
+elif REDIS_SENTINELS:
+    CELERY_BROKER_URL = ";".join(f"sentinel://{host}:{port}" for host, port in REDIS_SENTINELS)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"master_name": REDIS_SENTINEL_MASTER}
+else:
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS = {}
+if not EMBEDDED:
+    CELERY_BROKER_TRANSPORT_OPTIONS.update(
+        {
+            # Steps are recovered by oaweb's lease reaper, not by waiting for
+            # this timeout; it only bounds how long a lost message hides.
+            "visibility_timeout": env_int("OAWEB_VISIBILITY_TIMEOUT", 3600, minimum=60),
+            "queue_order_strategy": "priority",
+            "priority_steps": list(range(10)),
+            "sep": ":",
+        }
+    )
+CELERY_RESULT_BACKEND = "django-db"
+CELERY_RESULT_EXTENDED = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Redis only: a worker takes a message only when a process is free to run it,
+# so a killed worker never strands messages it had merely reserved.
+CELERY_WORKER_DISABLE_PREFETCH = not EMBEDDED
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = "UTC"
+
+# --- oaweb -----------------------------------------------------------------
+OAWEB_COMPONENT_MODULES = env_list("OAWEB_COMPONENT_MODULES")
+OAWEB_MAX_DEFINITION_BYTES = env_int("OAWEB_MAX_DEFINITION_BYTES", 5 * 1024 * 1024, minimum=1024)
+OAWEB_MAX_DEFINITION_DEPTH = env_int("OAWEB_MAX_DEFINITION_DEPTH", 64, minimum=8)
+OAWEB_DEFAULT_TEAM = env_str("OAWEB_DEFAULT_TEAM", "default")
+OAWEB_EMBEDDED_CONCURRENCY = env_int("OAWEB_EMBEDDED_CONCURRENCY", 4, minimum=1)
+# A running step's lease: renewed by its worker every HEARTBEAT seconds; a
+# reaper re-queues steps whose lease expired (their worker died).
+OAWEB_LEASE_SECONDS = env_int("OAWEB_LEASE_SECONDS", 15, minimum=3)
+OAWEB_HEARTBEAT_SECONDS = env_int("OAWEB_HEARTBEAT_SECONDS", 5, minimum=1)
+OAWEB_REAPER_SECONDS = env_int("OAWEB_REAPER_SECONDS", 5, minimum=1)
+OAWEB_STEP_TIMEOUT = env_int("OAWEB_STEP_TIMEOUT", 300, minimum=1)
+OAWEB_MAX_OUTPUT_BYTES = env_int("OAWEB_MAX_OUTPUT_BYTES", 1024 * 1024, minimum=1024)
+
+OAWEB_HTTP_ALLOW_PRIVATE = env_bool("OAWEB_HTTP_ALLOW_PRIVATE", False)
+OAWEB_HTTP_TIMEOUT = env_float("OAWEB_HTTP_TIMEOUT", 10.0)
+OAWEB_HTTP_MAX_BYTES = env_int("OAWEB_HTTP_MAX_BYTES", 1024 * 1024, minimum=1)
+
+OAWEB_LLM_BASE_URL = env_url("OAWEB_LLM_BASE_URL", ("http", "https"))
+OAWEB_LLM_API_KEY = env_str("OAWEB_LLM_API_KEY")
+OAWEB_LLM_MODEL = env_str("OAWEB_LLM_MODEL")
+OAWEB_LLM_TIMEOUT = env_float("OAWEB_LLM_TIMEOUT", 60.0)
+
+# --- Auth, i18n, static ------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "/admin/login/"
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+}

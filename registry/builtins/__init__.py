@@ -1,0 +1,1 @@
+"""Built-in components: every module in this package is imported at start-up."""
