@@ -8,4 +8,13 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oaweb.settings")
 django_asgi_app = get_asgi_application()
 
+from django.conf import settings  # noqa: E402  (after Django is set up)
+
+if settings.EMBEDDED:
+    # Embedded mode: this process is also the worker. Starting it now (not
+    # at the first run) lets its reaper resume runs a restart interrupted.
+    from workflows.embedded import ensure_embedded_worker
+
+    ensure_embedded_worker()
+
 application = ProtocolTypeRouter({"http": django_asgi_app})

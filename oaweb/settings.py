@@ -35,10 +35,12 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Before "channels": its `runworker` command (for channel workers) must
+    # not shadow oaweb's (Django lets the first app providing a command win).
+    "workflows",
+    "registry",
     "channels",
     "django_celery_results",
-    "registry",
-    "workflows",
 ]
 
 MIDDLEWARE = [
@@ -109,9 +111,7 @@ elif REDIS_SENTINELS:
     # rebuildable lookups, so a per-process cache is a safe fallback.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 else:
-    CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
-    }
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 
 # --- Celery (read by oaweb/celery.py with the CELERY_ namespace) ----------

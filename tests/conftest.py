@@ -6,9 +6,15 @@
 * staff: sees everything
 """
 
+import os
+
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 
+from registry import lookup
+from registry.catalog import CATALOG
+from registry.models import Component
 from workflows.models import Team, Workflow
 
 PASSWORD = "correct-horse-battery-staple"
@@ -65,7 +71,11 @@ def noop_definition(slug="hello", steps=2):
     }
     for number in range(2, steps + 1):
         definition["steps"].append(
-            {"id": f"s{number}", "component": "core.noop", "inputs": {"value": f"{{{{ steps.s{number - 1}.outputs.value }}}}"}}
+            {
+                "id": f"s{number}",
+                "component": "core.noop",
+                "inputs": {"value": f"{{{{ steps.s{number - 1}.outputs.value }}}}"},
+            }
         )
     definition["outputs"] = {"value": f"{{{{ steps.s{steps}.outputs.value }}}}"}
     return definition
@@ -79,3 +89,61 @@ def make_workflow(team, owner):
         return version.workflow
 
     return make
+
+
+# --- engine: components in the database, workers that execute steps ------------
+
+
+def require_services() -> bool:
+    """CI sets OAWEB_REQUIRE_SERVICES so that a missing service fails instead of skipping."""
+    return os.environ.get("OAWEB_REQUIRE_SERVICES", "") in ("1", "true")
+
+
+@pytest.fixture
+def components(db):
+    """Every catalogued component (built-ins and tests/components.py) in the database."""
+    Component.sync(CATALOG.values())
+    lookup.invalidate()
+    yield
+    lookup.invalidate()
+
+
+@pytest.fixture(scope="session")
+def worker_processes(django_db_setup, django_db_blocker):
+    """Distributed mode: real `runworker` processes on the test database and Redis."""
+    if settings.EMBEDDED:
+        pytest.skip("needs REDIS_URL (distributed mode)")
+    from tests.workers import WorkerPool
+
+    with django_db_blocker.unblock():
+        pool = WorkerPool()
+        pool.start("general", queues="default", concurrency=8)
+        yield pool
+        pool.stop_all()
+
+
+@pytest.fixture
+def workers(request, transactional_db, components):
+    """Whatever executes steps in this mode: the in-process worker, or runworker processes.
+
+    Engine tests use it and run unchanged in both modes: one engine.
+    """
+    if settings.EMBEDDED:
+        from workflows.embedded import ensure_embedded_worker
+
+        ensure_embedded_worker()
+        yield None
+    else:
+        yield request.getfixturevalue("worker_processes")
+
+
+def run_definition(definition, inputs=None, team=None, timeout=60):
+    """Import `definition`, start a run and wait for it to finish."""
+    from workflows.engine import start_run, wait_for_run
+    from workflows.validation import validate
+
+    result = validate(definition)
+    assert result["valid"], result["issues"]
+    version, _ = Workflow.import_definition(definition, team=team or Team.default())
+    run = start_run(version, inputs or {})
+    return wait_for_run(run, timeout=timeout)

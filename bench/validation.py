@@ -1,0 +1,160 @@
+"""How long validating a workflow takes, by shape and size.
+
+    python bench/validation.py [--repeat N]
+
+Generates chains, wide fan-outs (with a fan-in join) and layered DAGs (about
+3 edges per step) of 1,000, 10,000 and 50,000 steps, plus one 2,000-step,
+~6,000-edge DAG to compare with the 50 ms target, and prints the best time of
+N runs. Components come from the in-code catalog (no database) and are passed
+explicitly, which bypasses the result cache; every run also gets a workflow
+with its own step ids, so no smaller cache (parsed references) is warm
+either: the figures are for a definition never seen before.
+Linear time shows as a flat µs/step column and a 10k/1k ratio near 10.
+"""
+
+import argparse
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oaweb.settings")
+os.environ.setdefault("DEBUG", "true")
+
+import django  # noqa: E402
+
+django.setup()
+
+from registry.catalog import CATALOG, discover  # noqa: E402
+from registry.lookup import ComponentInfo  # noqa: E402
+from workflows.validation import validate  # noqa: E402
+
+SIZES = (1_000, 10_000, 50_000)
+LAYER_WIDTH = 50
+TARGET_MS = 50.0
+
+
+def catalog_components() -> dict[str, ComponentInfo]:
+    discover()
+    return {
+        name: ComponentInfo(
+            name=spec.name,
+            version=spec.version,
+            kind=spec.kind,
+            input_schema=spec.input_schema,
+            output_schema=spec.output_schema,
+            entrypoint=spec.entrypoint,
+            is_class=spec.is_class,
+            queue=spec.queue,
+            timeout=spec.timeout,
+            retry=spec.retry,
+            rate_limit=spec.rate_limit,
+            enabled=True,
+        )
+        for name, spec in CATALOG.items()
+    }
+
+
+def template_step(step_id: str, parents: list[str]) -> dict:
+    """A text.template step reading the `text` output of each parent."""
+    values = {f"p{number}": f"{{{{ steps.{parent}.outputs.text }}}}" for number, parent in enumerate(parents)}
+    return {
+        "id": step_id,
+        "component": "text.template",
+        "inputs": {"template": "{{ inputs.greeting }} from " + step_id, "values": values},
+    }
+
+
+def workflow(slug: str, steps: list[dict]) -> dict:
+    last = steps[-1]["id"]
+    return {
+        "id": slug,
+        "name": slug,
+        "version": "1.0.0",
+        "inputs": {"greeting": {"type": "string", "default": "hi"}},
+        "steps": steps,
+        "outputs": {"text": f"{{{{ steps.{last}.outputs.text }}}}"},
+    }
+
+
+def chain(size: int, prefix: str = "") -> dict:
+    steps = [template_step(f"{prefix}s0", [])]
+    steps += [template_step(f"{prefix}s{i}", [f"{prefix}s{i - 1}"]) for i in range(1, size)]
+    return workflow("chain", steps)
+
+
+def fan_out(size: int, prefix: str = "") -> dict:
+    """One root, size - 2 branches reading it, one join that depends on every branch."""
+    root = f"{prefix}root"
+    branches = [template_step(f"{prefix}b{i}", [root]) for i in range(size - 2)]
+    join = {"id": f"{prefix}join", "component": "core.noop", "depends_on": [step["id"] for step in branches]}
+    return workflow("fan-out", [template_step(root, []), *branches, join])
+
+
+def layered(size: int, prefix: str = "", width: int = LAYER_WIDTH, fan_in: int = 3, seed: int = 1) -> dict:
+    """Layers of `width` steps; each step reads `fan_in` steps of the layer before."""
+    rng = random.Random(seed)
+    steps = []
+    previous: list[str] = []
+    for start in range(0, size, width):
+        layer = [f"{prefix}l{start // width}_{i}" for i in range(min(width, size - start))]
+        for step_id in layer:
+            parents = rng.sample(previous, min(fan_in, len(previous))) if previous else []
+            steps.append(template_step(step_id, parents))
+        previous = layer
+    return workflow("layered", steps)
+
+
+def count_edges(definition: dict) -> int:
+    edges = 0
+    for step in definition["steps"]:
+        edges += len(step.get("depends_on", ())) + len(step.get("inputs", {}).get("values", {}))
+    return edges
+
+
+def best_ms(generate, size: int, components: dict, repeat: int) -> tuple[float, int]:
+    """Best time of `repeat` validations, each of a freshly generated workflow; and its edges."""
+    best = float("inf")
+    for run in range(repeat):
+        definition = generate(size, prefix=f"r{run}_")
+        started = time.perf_counter()
+        result = validate(definition, components=components)
+        best = min(best, time.perf_counter() - started)
+        if not result["valid"]:
+            raise SystemExit(f"generated workflow is invalid: {result['issues'][:3]}")
+    return best * 1000, count_edges(definition)
+
+
+def dag_2000(size: int, prefix: str = "") -> dict:
+    """The 50 ms target's shape: 2,000 steps, each but the first ten reading 3 others."""
+    return layered(size, prefix=prefix, width=10, fan_in=3)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5, help="runs per case; the best is shown (default 5)")
+    args = parser.parse_args()
+    components = catalog_components()
+
+    print(f"{'shape':<10} {'steps':>7} {'edges':>8} {'ms (best)':>10} {'µs/step':>8}")
+    target_ms, target_edges = best_ms(dag_2000, 2_000, components, max(args.repeat, 10))
+    print(f"{'dag':<10} {2_000:>7,} {target_edges:>8,} {target_ms:>10.1f} {target_ms * 1000 / 2_000:>8.1f}")
+    by_shape: dict[str, dict[int, float]] = {}
+    for shape, generate in (("chain", chain), ("fan-out", fan_out), ("layered", layered)):
+        for size in SIZES:
+            repeat = args.repeat if size <= 10_000 else max(1, args.repeat // 2)
+            ms, edges = best_ms(generate, size, components, repeat)
+            by_shape.setdefault(shape, {})[size] = ms
+            print(f"{shape:<10} {size:>7,} {edges:>8,} {ms:>10.1f} {ms * 1000 / size:>8.1f}")
+
+    print()
+    verdict = "under" if target_ms < TARGET_MS else "OVER"
+    print(f"2,000 steps / {target_edges:,} edges: {target_ms:.1f} ms ({verdict} the {TARGET_MS:.0f} ms target)")
+    for shape, times in by_shape.items():
+        print(f"{shape:<10} 10k/1k ratio: {times[10_000] / times[1_000]:.1f} (linear: 10)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""Embedded mode: a Celery worker inside the web (or CLI) process.
+
+With no REDIS_URL the broker is kombu's in-memory transport, which only
+reaches consumers in the same process; this starts one worker (a pool of
+threads) there, the first time a step is sent. Same tasks, same engine.
+"""
+
+import socket
+import threading
+
+from celery.worker import WorkController
+from django.conf import settings
+
+
+class EmbeddedWorker(WorkController):
+    """Celery's worker, plus an event set once it consumes (so sends aren't lost)."""
+
+    def __init__(self, *args, **kwargs):
+        self.consuming = threading.Event()
+        super().__init__(*args, **kwargs)
+
+    def on_consumer_ready(self, consumer):
+        self.consuming.set()
+
+
+_worker = None
+_lock = threading.Lock()
+
+
+def ensure_embedded_worker():
+    """Start the in-process worker once; returns it."""
+    global _worker
+    if _worker is not None:
+        return _worker
+    with _lock:
+        if _worker is None:
+            from oaweb.celery import app
+            from workflows.heartbeat import ensure_maintenance_thread
+
+            worker = EmbeddedWorker(
+                app=app,
+                pool="threads",
+                concurrency=settings.OAWEB_EMBEDDED_CONCURRENCY,
+                hostname=f"embedded@{socket.gethostname()}",
+                loglevel="WARNING",
+                ready_callback=None,
+                without_heartbeat=True,
+                without_mingle=True,
+                without_gossip=True,
+            )
+            thread = threading.Thread(target=worker.start, name="oaweb-embedded-worker", daemon=True)
+            thread.start()
+            if not worker.consuming.wait(30):
+                raise RuntimeError("the embedded Celery worker did not start within 30 s")
+            ensure_maintenance_thread()
+            _worker = worker
+    return _worker

@@ -1,0 +1,162 @@
+"""Live events: every status change of a run or a step, pushed to Channels.
+
+Groups: `run-<id>` for one run's page, `dashboard` for everything. The
+schema is documented in docs/events.md (a public contract).
+
+The step path only drops an event into an in-memory buffer; one publisher
+thread per process sends them through one long-lived event loop and channel
+layer connection. Bursts are coalesced: an entity (a run, or one step of a
+run) changed five times in 50 ms is sent once, in its latest state. The
+buffer is bounded, and a failure to publish is logged, never raised: live
+updates are a view, the database is the truth.
+"""
+
+import asyncio
+import logging
+import threading
+import time
+from collections import OrderedDict
+
+log = logging.getLogger(__name__)
+
+DASHBOARD_GROUP = "dashboard"
+MESSAGE_TYPE = "oaweb.event"  # consumers implement `oaweb_event(self, message)`
+COALESCE_SECONDS = 0.05
+MAX_BUFFERED = 10_000
+
+
+def run_group(run_id: int) -> str:
+    return f"run-{run_id}"
+
+
+def _iso(moment):
+    return moment.isoformat() if moment else None
+
+
+def run_event(run) -> dict:
+    return {
+        "type": "run",
+        "run": run.pk,
+        "workflow": run.workflow_id,
+        "status": run.status,
+        "error": run.error,
+        "created": _iso(run.created),
+        "started": _iso(run.started),
+        "finished": _iso(run.finished),
+    }
+
+
+def step_event(step_run) -> dict:
+    return {
+        "type": "step",
+        "run": step_run.run_id,
+        "step": step_run.step_id,
+        "status": step_run.status,
+        "attempt": step_run.attempt,
+        "worker": step_run.worker,
+        "error": step_run.error,
+        "enqueued": _iso(step_run.enqueued),
+        "started": _iso(step_run.started),
+        "finished": _iso(step_run.finished),
+    }
+
+
+def run_changed(run) -> None:
+    publish(run_event(run))
+
+
+def step_changed(step_run) -> None:
+    publish(step_event(step_run))
+
+
+def steps_changed(run_id: int) -> None:
+    """Many steps of a run changed at once (cancel, skipped descendants): listeners re-read the run."""
+    publish({"type": "steps", "run": run_id})
+
+
+def _key(event: dict) -> tuple:
+    return (event["type"], event["run"], event.get("step"))
+
+
+class Publisher:
+    def __init__(self):
+        self._pending: OrderedDict[tuple, dict] = OrderedDict()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread = None
+        self.dropped = 0
+        self.sent = 0
+
+    def publish(self, event: dict) -> None:
+        event["at"] = time.time()
+        with self._lock:
+            key = _key(event)
+            self._pending.pop(key, None)
+            self._pending[key] = event  # latest state wins, moved to the back
+            while len(self._pending) > MAX_BUFFERED:
+                self._pending.popitem(last=False)
+                self.dropped += 1
+        self._wake.set()
+        if self._thread is None or not self._thread.is_alive():
+            self._start()
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="oaweb-events", daemon=True)
+                self._thread.start()
+
+    def _take(self) -> list[dict]:
+        with self._lock:
+            events = list(self._pending.values())
+            self._pending.clear()
+            self._wake.clear()
+        return events
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        layer = None
+        backoff = 0.1
+        while True:
+            self._wake.wait()
+            time.sleep(COALESCE_SECONDS)  # let a burst gather
+            events = self._take()
+            if not events:
+                continue
+            try:
+                if layer is None:
+                    from channels.layers import get_channel_layer
+
+                    layer = get_channel_layer()
+                if layer is not None:
+                    loop.run_until_complete(_send_all(layer, events))
+                self.sent += len(events)
+                backoff = 0.1
+            except Exception:
+                log.warning("publishing %d events failed; retrying in %.1f s", len(events), backoff, exc_info=True)
+                time.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                layer = None
+
+    def flush(self, timeout: float = 2.0) -> None:
+        """Wait until the buffer is empty (tests)."""
+        deadline = time.monotonic() + timeout
+        while self._pending and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+
+async def _send_all(layer, events: list[dict]) -> None:
+    for event in events:
+        message = {"type": MESSAGE_TYPE, "event": event}
+        await layer.group_send(run_group(event["run"]), message)
+        await layer.group_send(DASHBOARD_GROUP, message)
+
+
+publisher = Publisher()
+
+
+def publish(event: dict) -> None:
+    try:
+        publisher.publish(event)
+    except Exception:  # never fail a step because of a live update
+        log.warning("could not buffer an event", exc_info=True)

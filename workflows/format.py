@@ -1,0 +1,56 @@
+"""The workflow format's JSON Schema, loaded and compiled once per process.
+
+workflows/schema/workflow.schema.json is the single source of the format's
+shape (docs/workflow-format.md describes it for people). fastjsonschema turns
+it into Python code: checking a valid 2,000-step definition then takes a few
+milliseconds instead of tens with jsonschema, which is only used to list every
+error once the fast check has failed (see workflows/validation.py).
+"""
+
+import json
+import re
+from pathlib import Path
+
+import fastjsonschema
+
+SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "workflow.schema.json"
+FORMAT_SCHEMA: dict = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+_definitions = FORMAT_SCHEMA["definitions"]
+SLUG_PATTERN: str = _definitions["slug"]["pattern"]
+STEP_ID_PATTERN: str = _definitions["stepId"]["pattern"]
+NAME_PATTERN: str = _definitions["name"]["pattern"]
+
+STEP_KEYS: tuple[str, ...] = tuple(_definitions["step"]["properties"])
+TOP_LEVEL_KEYS: tuple[str, ...] = tuple(FORMAT_SCHEMA["properties"])
+
+
+def fullmatch_regex(pattern: str) -> re.Pattern:
+    """A JSON Schema pattern compiled with ECMA 262's meaning of `$`.
+
+    In Python `$` also matches before a trailing newline, so "a\\n" would pass
+    `^[a-z]+$`; in JSON Schema (ECMA 262) `$` is the end of the string. This
+    is the same fix fastjsonschema applies, so both validators agree.
+    """
+    return re.compile(re.sub(r"(?<!\\)\$", r"\\Z", pattern))
+
+
+SLUG_RE = fullmatch_regex(SLUG_PATTERN)
+STEP_ID_RE = fullmatch_regex(STEP_ID_PATTERN)
+NAME_RE = fullmatch_regex(NAME_PATTERN)
+
+# Raises fastjsonschema.JsonSchemaValueException on the first error it meets.
+check_format = fastjsonschema.compile(FORMAT_SCHEMA)
+
+# What each pattern means, for messages people can act on.
+PATTERN_HELP: dict[str, str] = {
+    SLUG_PATTERN: "letters, digits, `_` and `-`, starting with a letter or digit, at most 100 characters",
+    STEP_ID_PATTERN: "letters, digits, `_` and `-`, not starting with `-`, at most 100 characters",
+    NAME_PATTERN: "letters, digits, `_` and `-`, starting with a letter or `_`, at most 100 characters",
+    _definitions["step"]["properties"]["component"]["pattern"]: "a registry name: letters, digits, `_`, `.`, `-`",
+    _definitions["step"]["properties"]["queue"]["pattern"]: "letters, digits, `_`, `.`, `:`, `-`",
+    _definitions["step"]["properties"]["description"]["pattern"]: "text without control characters",
+    FORMAT_SCHEMA["properties"]["name"]["pattern"]: "one line of text without control characters",
+    FORMAT_SCHEMA["properties"]["version"]["pattern"]: "a semantic version such as 1.0.0 or 2.1.0-beta.1",
+    FORMAT_SCHEMA["properties"]["tags"]["items"]["pattern"]: "letters, digits, `_`, `.`, `:`, `-`, at most 50",
+}

@@ -1,0 +1,96 @@
+"""Each worker process's maintenance thread: lease heartbeat and the reaper.
+
+The heartbeat renews the lease of every step this process is running and
+tells a step to stop (context.stop) when its run was cancelled or the step
+was taken over. The reaper (engine.reap, one process at a time through a
+lock) re-queues steps whose lease ran out: their worker died. Together they
+bring a SIGKILLed worker's step back within LEASE + REAPER seconds instead
+of the broker's one-hour visibility timeout.
+"""
+
+import logging
+import threading
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import close_old_connections
+from django.utils import timezone
+
+log = logging.getLogger(__name__)
+
+
+class RunningSteps:
+    """The steps this process is executing now: step run id -> (attempt, context)."""
+
+    def __init__(self):
+        self._steps = {}
+        self._lock = threading.Lock()
+
+    def add(self, step_run_id, attempt, context):
+        with self._lock:
+            self._steps[step_run_id] = (attempt, context)
+        ensure_maintenance_thread()
+
+    def remove(self, step_run_id):
+        with self._lock:
+            self._steps.pop(step_run_id, None)
+
+    def snapshot(self):
+        with self._lock:
+            return dict(self._steps)
+
+
+running_steps = RunningSteps()
+
+
+def renew_leases() -> None:
+    from workflows.models import STEP_RUNNING, StepRun
+
+    held = running_steps.snapshot()
+    if not held:
+        return
+    now = timezone.now()
+    StepRun.objects.filter(pk__in=list(held), status=STEP_RUNNING).update(
+        lease_expires=now + timedelta(seconds=settings.OAWEB_LEASE_SECONDS)
+    )
+    current = dict(
+        (pk, (status, attempt))
+        for pk, status, attempt in StepRun.objects.filter(pk__in=list(held)).values_list("pk", "status", "attempt")
+    )
+    for pk, (attempt, context) in held.items():
+        status, now_attempt = current.get(pk, (None, None))
+        if status != STEP_RUNNING or now_attempt != attempt:
+            context.stop.set()  # cancelled, deleted or taken over: stop wasting work
+
+
+def maintenance_loop(stop: threading.Event) -> None:
+    from workflows.engine import reap
+
+    last_reap = 0.0
+    while not stop.wait(settings.OAWEB_HEARTBEAT_SECONDS):
+        try:
+            renew_leases()
+            if time.monotonic() - last_reap >= settings.OAWEB_REAPER_SECONDS:
+                last_reap = time.monotonic()
+                reap()
+        except Exception:  # keep beating: a database or Redis hiccup must not end the thread
+            log.exception("worker maintenance failed; retrying")
+        finally:
+            close_old_connections()
+
+
+_thread = None
+_thread_lock = threading.Lock()
+_stop = threading.Event()
+
+
+def ensure_maintenance_thread() -> None:
+    """Start this process's maintenance thread once (after fork, in each child)."""
+    global _thread
+    if _thread is not None and _thread.is_alive():
+        return
+    with _thread_lock:
+        if _thread is None or not _thread.is_alive():
+            _thread = threading.Thread(target=maintenance_loop, args=(_stop,), name="oaweb-maintenance", daemon=True)
+            _thread.start()

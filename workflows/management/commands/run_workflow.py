@@ -1,0 +1,91 @@
+"""`python manage.py run_workflow ID`: start a run, optionally wait for its end."""
+
+import json
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from workflows.engine import RunRefused, start_run, wait_for_run
+from workflows.models import STEP_FINAL, Workflow, WorkflowVersion
+from workflows.state import StateUnavailable
+
+
+def parse_input(item: str) -> tuple[str, object]:
+    """k=v; v is read as JSON when it parses (numbers, true, lists), else as a string."""
+    name, sep, raw = item.partition("=")
+    if not sep or not name:
+        raise CommandError(f"--input takes NAME=VALUE, got {item!r}")
+    try:
+        return name, json.loads(raw)
+    except ValueError:
+        return name, raw
+
+
+class Command(BaseCommand):
+    help = "Run a workflow (exit 0 when the run succeeds with --wait, 1 when it fails)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("workflow", help="workflow id (slug)")
+        parser.add_argument("--version", dest="label", help="version label (default: latest)")
+        parser.add_argument("--input", action="append", default=[], metavar="NAME=VALUE")
+        parser.add_argument("--wait", action="store_true", help="wait for the run to finish")
+        parser.add_argument("--timeout", type=float, default=3600, help="seconds to wait (default 3600)")
+        parser.add_argument("--priority", type=int, choices=range(10), metavar="0-9")
+        parser.add_argument("--json", action="store_true", dest="as_json", help="print the run as JSON")
+
+    def handle(self, *args, workflow, label, input, wait, timeout, priority, as_json, **options):
+        target = self.find_target(workflow, label)
+        inputs = dict(parse_input(item) for item in input)
+        try:
+            run = start_run(target, inputs, priority=priority, trigger="cli")
+        except RunRefused as exc:
+            raise CommandError(f"run refused: {exc}") from exc
+        except StateUnavailable as exc:
+            raise CommandError(str(exc)) from exc
+        # Embedded mode executes the run inside this process: leaving early
+        # would abandon it, so it always waits.
+        if wait or settings.EMBEDDED:
+            run = wait_for_run(run, timeout=timeout)
+        self.report(run, as_json=as_json)
+        if (wait or settings.EMBEDDED) and run.status != "succeeded":
+            raise SystemExit(1)
+
+    def find_target(self, slug: str, label: str | None):
+        try:
+            workflow = Workflow.objects.get(slug=slug)
+        except Workflow.DoesNotExist:
+            raise CommandError(f"no workflow {slug!r}") from None
+        if not label:
+            return workflow
+        try:
+            return workflow.versions.get(version=label)
+        except WorkflowVersion.DoesNotExist:
+            raise CommandError(f"workflow {slug!r} has no version {label!r}") from None
+
+    def report(self, run, as_json: bool) -> None:
+        steps = list(run.steps.order_by("id").values("step_id", "status", "attempt", "error", "reused_from"))
+        if as_json:
+            summary = {
+                "run": run.pk,
+                "workflow": run.workflow.slug,
+                "version": run.version.version,
+                "status": run.status,
+                "inputs": run.inputs,
+                "outputs": run.outputs,
+                "error": run.error,
+                "created": run.created.isoformat(),
+                "finished": run.finished.isoformat() if run.finished else None,
+                "steps": [
+                    {"id": s["step_id"], "status": s["status"], "attempts": s["attempt"], "error": s["error"]}
+                    for s in steps
+                ],
+            }
+            self.stdout.write(json.dumps(summary, indent=2))
+            return
+        self.stdout.write(f"run {run.pk} of {run.workflow.slug}@{run.version.version}: {run.status}")
+        for s in steps:
+            final = "" if s["status"] in STEP_FINAL else " …"
+            error = f"  {s['error']}" if s["error"] else ""
+            self.stdout.write(f"  {s['step_id']}: {s['status']}{final} (attempts {s['attempt']}){error}")
+        if run.outputs is not None:
+            self.stdout.write(f"outputs: {json.dumps(run.outputs)}")

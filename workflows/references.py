@@ -1,0 +1,225 @@
+"""References inside step inputs: finding them and resolving them.
+
+`{{ inputs.NAME }}` and `{{ steps.ID.outputs.NAME }}`, each optionally
+followed by `.key` parts (a part may be a list index: `.0`). A string that is
+only one reference resolves to the referenced value with its JSON type; a
+string with text around references is interpolated (strings as they are,
+other values as JSON). A regex finds them and a dict walk resolves them:
+no eval, no template engine, so a definition can never run code.
+"""
+
+import json
+import re
+from dataclasses import dataclass
+
+INPUTS = "inputs"
+STEPS = "steps"
+
+_PART = r"[A-Za-z0-9_-]+"
+# The text between the braces, whitespace stripped.
+REFERENCE_BODY = (
+    rf"(?:inputs\.(?P<input>{_PART})|steps\.(?P<step>{_PART})\.outputs\.(?P<output>{_PART}))"
+    rf"(?P<path>(?:\.{_PART})*)"
+)
+_BODY_RE = re.compile(REFERENCE_BODY + r"\Z")
+# A reference in braces, or else any other `{{ ... }}`, which is then reported
+# as malformed (`{{ input.x }}`) instead of silently left as text.
+_SCAN_RE = re.compile(r"\{\{\s*(?P<body>" + REFERENCE_BODY + r")\s*\}\}|\{\{.*?\}\}", re.DOTALL)
+_WHOLE_RE = re.compile(r"\{\{\s*(?P<body>" + REFERENCE_BODY + r")\s*\}\}\Z")
+
+
+class ReferenceError(Exception):  # shadows the builtin on purpose: the engine imports this name
+    """A reference points at nothing (a missing input, output, key or index)."""
+
+
+@dataclass(frozen=True)
+class Reference:
+    source: str  # "inputs" | "steps"
+    name: str  # input name or step id
+    output: str | None  # output name for steps refs
+    path: tuple[str, ...]  # further keys
+    text: str  # the reference as written, e.g. "steps.a.outputs.b.c"
+
+    def __str__(self):
+        return self.text
+
+
+def parse_reference(body: str) -> Reference | None:
+    """The Reference for a body such as `steps.a.outputs.b.0`, or None."""
+    match = _BODY_RE.match(body.strip())
+    return _reference(match, match.group(0)) if match else None
+
+
+# Definitions repeat references (every child of a step reads its outputs) and
+# a Reference is immutable, so one instance per text is shared. Emptied when
+# full rather than kept in LRU order: no bookkeeping on a miss, and validating
+# a huge definition costs the same per step as a small one.
+_known: dict[str, Reference] = {}
+KNOWN_MAX = 20_000
+
+
+def _reference(match: re.Match, body: str) -> Reference:
+    known = _known.get(body)
+    if known is not None:
+        return known
+    name, step, output, path = match.group("input", "step", "output", "path")
+    path = tuple(path[1:].split(".")) if path else ()
+    if name is not None:
+        reference = Reference(INPUTS, name, None, path, body)
+    else:
+        reference = Reference(STEPS, step, output, path, body)
+    if len(_known) >= KNOWN_MAX:
+        _known.clear()
+    _known[body] = reference
+    return reference
+
+
+def is_whole_reference(value) -> Reference | None:
+    """The reference if `value` is a string holding exactly one reference and nothing else."""
+    if not isinstance(value, str) or not value.startswith("{{"):
+        return None
+    match = _WHOLE_RE.match(value)
+    return _reference(match, match["body"]) if match else None
+
+
+def escape_pointer(key) -> str:
+    """One JSON Pointer token (RFC 6901): `~` -> `~0`, `/` -> `~1`."""
+    key = key if isinstance(key, str) else str(key)
+    if "~" in key or "/" in key:
+        return key.replace("~", "~0").replace("/", "~1")
+    return key
+
+
+class NestingError(ValueError):
+    """A value nests lists and objects deeper than allowed."""
+
+
+def scan_references(
+    value, pointer: str = "", max_depth: int | None = None
+) -> tuple[list[tuple[Reference, str]], list[tuple[str, str]]]:
+    """Every reference in `value` (nested lists and dicts too), and every malformed one.
+
+    Returns (references, malformed): references as (Reference, JSON Pointer
+    of the string holding it), malformed as (the `{{ ... }}` text, pointer).
+    Walks with an explicit stack: a deeply nested value cannot overflow it.
+    With `max_depth` (at least 1), raises NestingError if lists and objects
+    nest deeper (`value` itself, if a list or object, is depth 1).
+    """
+    found: list[tuple[Reference, str]] = []
+    malformed: list[tuple[str, str]] = []
+    if isinstance(value, str):
+        _scan_string(value, pointer, found, malformed)
+        return found, malformed
+    if not isinstance(value, dict | list):
+        return found, malformed
+    # A stack of iterators keeps document order without recursion; pointers
+    # are only built for containers and for the strings that hold `{{`.
+    stack = [(_children(value), pointer)]
+    while stack:
+        children, where = stack[-1]
+        for key, child in children:
+            if isinstance(child, str):
+                if "{{" in child:
+                    _scan_string(child, f"{where}/{escape_pointer(key)}", found, malformed)
+            elif isinstance(child, dict | list):
+                stack.append((_children(child), f"{where}/{escape_pointer(key)}"))
+                if max_depth is not None and len(stack) > max_depth:
+                    raise NestingError(f"{stack[-1][1]} nests deeper than {max_depth} levels")
+                break
+        else:
+            stack.pop()
+    return found, malformed
+
+
+def _children(container):
+    return iter(container.items()) if isinstance(container, dict) else enumerate(container)
+
+
+def _scan_string(text: str, where: str, found: list, malformed: list) -> None:
+    for match in _SCAN_RE.finditer(text):
+        body = match["body"]
+        if body is None:
+            malformed.append((match.group(0), where))
+        else:
+            found.append((_reference(match, body), where))
+
+
+def find_references(value, pointer: str = "") -> list[tuple[Reference, str]]:
+    """Every well-formed reference in `value`, with the JSON Pointer where it was found."""
+    return scan_references(value, pointer)[0]
+
+
+def lookup(reference: Reference, inputs: dict, step_outputs: dict[str, dict | None]):
+    """The value a reference points at; ReferenceError when there is none.
+
+    A step that has no outputs (not run, skipped: None) has nothing to point at.
+    """
+    if reference.source == INPUTS:
+        if not isinstance(inputs, dict) or reference.name not in inputs:
+            raise ReferenceError(f"{reference.text}: no workflow input {reference.name!r}")
+        value = inputs[reference.name]
+    else:
+        outputs = step_outputs.get(reference.name) if isinstance(step_outputs, dict) else None
+        if outputs is None:
+            raise ReferenceError(f"{reference.text}: step {reference.name!r} has no outputs")
+        if not isinstance(outputs, dict) or reference.output not in outputs:
+            raise ReferenceError(f"{reference.text}: step {reference.name!r} has no output {reference.output!r}")
+        value = outputs[reference.output]
+    for part in reference.path:
+        value = _step_into(value, part, reference)
+    return value
+
+
+def _step_into(value, part: str, reference: Reference):
+    if isinstance(value, dict):
+        if part in value:
+            return value[part]
+    elif isinstance(value, list):
+        if part.isdigit() and int(part) < len(value):
+            return value[int(part)]
+    raise ReferenceError(f"{reference.text}: nothing at {part!r}")
+
+
+def resolve(value, inputs: dict, step_outputs: dict[str, dict | None], missing: str = "raise"):
+    """`value` with every reference replaced by what it points at.
+
+    missing="raise" raises ReferenceError for a reference to nothing;
+    missing="null" uses None (JSON-encoded as `null` inside text).
+    Lists and dicts are rebuilt; resolved values are not copied, so they may
+    be shared with `inputs` and `step_outputs`.
+    """
+    if missing not in ("raise", "null"):
+        raise ValueError(f"missing must be 'raise' or 'null', not {missing!r}")
+    return _resolve(value, inputs, step_outputs, missing == "null")
+
+
+def _resolve(value, inputs, step_outputs, missing_is_null: bool):
+    if isinstance(value, str):
+        if "{{" not in value:
+            return value
+        whole = is_whole_reference(value)
+        if whole is not None:
+            return _lookup(whole, inputs, step_outputs, missing_is_null)
+        return _SCAN_RE.sub(lambda match: _interpolate(match, inputs, step_outputs, missing_is_null), value)
+    if isinstance(value, dict):
+        return {key: _resolve(child, inputs, step_outputs, missing_is_null) for key, child in value.items()}
+    if isinstance(value, list):
+        return [_resolve(child, inputs, step_outputs, missing_is_null) for child in value]
+    return value
+
+
+def _lookup(reference, inputs, step_outputs, missing_is_null: bool):
+    try:
+        return lookup(reference, inputs, step_outputs)
+    except ReferenceError:
+        if missing_is_null:
+            return None
+        raise
+
+
+def _interpolate(match: re.Match, inputs, step_outputs, missing_is_null: bool) -> str:
+    body = match["body"]
+    if body is None:  # not a reference: the text stays as written
+        return match.group(0)
+    value = _lookup(_reference(match, body), inputs, step_outputs, missing_is_null)
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)

@@ -1,0 +1,19 @@
+"""Celery tasks: thin wrappers over the engine (workflows/engine.py)."""
+
+from celery import shared_task
+from celery.signals import worker_ready
+
+from workflows import engine
+from workflows.heartbeat import ensure_maintenance_thread
+
+
+@shared_task(name="oaweb.execute_step", bind=True, ignore_result=True, acks_late=True, reject_on_worker_lost=True)
+def execute_step(self, step_run_id: int, delay: float = 0.0) -> None:
+    engine.execute_step(step_run_id, task_id=self.request.id or "", delay=delay)
+
+
+@worker_ready.connect
+def start_worker_maintenance(**kwargs) -> None:
+    """Heartbeat and reaper from the moment a worker is up, not only once it runs a step:
+    an idle worker must still notice that another one died."""
+    ensure_maintenance_thread()
