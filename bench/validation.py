@@ -2,8 +2,10 @@
 
     python bench/validation.py [--repeat N]
 
-Generates chains, wide fan-outs (with a fan-in join) and layered DAGs (about
-3 edges per step) of 1,000, 10,000 and 50,000 steps, plus one 2,000-step,
+Generates chains (also written backwards, which makes the validator run its
+full cycle search: steps that only read earlier steps can't form a cycle),
+wide fan-outs (with a fan-in join) and layered DAGs (about 3 edges per step)
+of 1,000, 10,000 and 50,000 steps, plus one 2,000-step,
 ~6,000-edge DAG to compare with the 50 ms target, and prints the best time of
 N runs. Components come from the in-code catalog (no database) and are passed
 explicitly, which bypasses the result cache; every run also gets a workflow
@@ -85,6 +87,13 @@ def chain(size: int, prefix: str = "") -> dict:
     return workflow("chain", steps)
 
 
+def reversed_chain(size: int, prefix: str = "") -> dict:
+    """A chain written last step first: not in run order, so the full cycle search runs."""
+    definition = chain(size, prefix)
+    definition["steps"].reverse()
+    return definition
+
+
 def fan_out(size: int, prefix: str = "") -> dict:
     """One root, size - 2 branches reading it, one join that depends on every branch."""
     root = f"{prefix}root"
@@ -142,7 +151,8 @@ def main() -> None:
     target_ms, target_edges = best_ms(dag_2000, 2_000, components, max(args.repeat, 10))
     print(f"{'dag':<10} {2_000:>7,} {target_edges:>8,} {target_ms:>10.1f} {target_ms * 1000 / 2_000:>8.1f}")
     by_shape: dict[str, dict[int, float]] = {}
-    for shape, generate in (("chain", chain), ("fan-out", fan_out), ("layered", layered)):
+    shapes = (("chain", chain), ("reversed", reversed_chain), ("fan-out", fan_out), ("layered", layered))
+    for shape, generate in shapes:
         for size in SIZES:
             repeat = args.repeat if size <= 10_000 else max(1, args.repeat // 2)
             ms, edges = best_ms(generate, size, components, repeat)

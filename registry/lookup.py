@@ -8,6 +8,7 @@ so a change made on one machine reaches all of them.
 """
 
 import threading
+import time
 from dataclasses import dataclass
 
 from django.core.cache import cache
@@ -36,20 +37,36 @@ class ComponentInfo:
 _local = threading.local()
 
 
+def _fresh_generation() -> int:
+    # Starts from the clock, not 1: after the cache is flushed, a new
+    # generation must differ from any a process still holds in memory.
+    return time.time_ns() // 1000
+
+
+# The shared generation is read at most this often per process: a step
+# shouldn't pay a Redis round trip for it. A change made elsewhere is seen
+# within this delay; one made in this process at once (invalidate resets it).
+GENERATION_CHECK_SECONDS = 1.0
+_checked = {"at": 0.0, "generation": None}
+
+
 def _generation() -> int:
+    if time.monotonic() - _checked["at"] < GENERATION_CHECK_SECONDS:
+        return _checked["generation"]
     generation = cache.get(GENERATION_KEY)
     if generation is None:
-        cache.add(GENERATION_KEY, 1, timeout=None)
-        generation = cache.get(GENERATION_KEY) or 1
+        cache.add(GENERATION_KEY, _fresh_generation(), timeout=None)
+        generation = cache.get(GENERATION_KEY) or _fresh_generation()
+    _checked["at"], _checked["generation"] = time.monotonic(), generation
     return generation
 
 
 def invalidate() -> None:
+    _checked["at"] = 0.0
     try:
         cache.incr(GENERATION_KEY)
-    except ValueError:  # not set yet: the next lookup starts a generation
-        cache.add(GENERATION_KEY, 1, timeout=None)
-        cache.incr(GENERATION_KEY)
+    except ValueError:  # not set (never, or flushed): the next lookup starts a fresh one
+        cache.add(GENERATION_KEY, _fresh_generation(), timeout=None)
 
 
 def _load_snapshot() -> dict[str, ComponentInfo]:

@@ -99,6 +99,21 @@ def require_services() -> bool:
     return os.environ.get("OAWEB_REQUIRE_SERVICES", "") in ("1", "true")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def stop_background_threads(django_db_setup):
+    """The embedded worker's heartbeat and reaper must stop before the test database is dropped."""
+    yield
+    from workflows.heartbeat import stop_maintenance_thread
+
+    stop_maintenance_thread()
+
+
+@pytest.fixture(autouse=True)
+def fresh_registry_cache():
+    """A test whose transaction rolls back never bumps the generation: start each afresh."""
+    lookup.invalidate()
+
+
 @pytest.fixture
 def components(db):
     """Every catalogued component (built-ins and tests/components.py) in the database."""
@@ -116,7 +131,8 @@ def worker_processes(django_db_setup, django_db_blocker):
     from tests.workers import WorkerPool
 
     with django_db_blocker.unblock():
-        pool = WorkerPool()
+        # The engine tests' HTTP steps call servers on 127.0.0.1.
+        pool = WorkerPool(extra_env={"OAWEB_HTTP_ALLOW_PRIVATE": "true"})
         pool.start("general", queues="default", concurrency=8)
         yield pool
         pool.stop_all()

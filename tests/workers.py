@@ -73,8 +73,9 @@ def database_url_for_workers() -> str:
 
 
 class WorkerPool:
-    def __init__(self, database_url: str | None = None):
+    def __init__(self, database_url: str | None = None, extra_env: dict | None = None):
         self.workers: dict[str, Worker] = {}
+        self.extra_env = extra_env or {}
         self.database_url = database_url or database_url_for_workers()
 
     def start(self, name: str, queues: str = "default", concurrency: int = 4, pool: str = "threads") -> Worker:
@@ -88,6 +89,7 @@ class WorkerPool:
             "SECRET_KEY": os.environ.get("SECRET_KEY", "insecure-test-only-key"),
             "DJANGO_SETTINGS_MODULE": "oaweb.settings",
             "PYTHONUNBUFFERED": "1",
+            **self.extra_env,
         }
         process = subprocess.Popen(
             [

@@ -1,7 +1,7 @@
 """Admin for teams, workflows, versions, runs, step runs and attempts.
 
-Superusers see everything. Other staff see only their teams' objects (and can
-only hand a workflow to one of their teams). Versions are immutable, and runs,
+Only staff reach the admin, and staff see every team's objects (the one
+ownership rule, Workflow.objects.visible_to). Versions are immutable, and runs,
 step runs and attempts are written by the engine alone (a status change is a
 row, never an edit), so those are shown read-only; they can still be deleted.
 """
@@ -13,20 +13,7 @@ from registry.admin import pretty_json
 from workflows.models import Run, StepAttempt, StepRun, Team, Workflow, WorkflowVersion
 
 
-class TeamScopedAdmin(admin.ModelAdmin):
-    """Non-superuser staff see only the objects of the teams they belong to."""
-
-    team_path = "team"  # the lookup from this model to its Team; "" for Team itself
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        members = f"{self.team_path}__members" if self.team_path else "members"
-        return queryset.filter(**{members: request.user})
-
-
-class ReadOnlyAdmin(TeamScopedAdmin):
+class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
@@ -47,8 +34,7 @@ class ReadOnlyInline(admin.TabularInline):
 
 
 @admin.register(Team)
-class TeamAdmin(TeamScopedAdmin):
-    team_path = ""
+class TeamAdmin(admin.ModelAdmin):
     list_display = ["name", "member_count", "workflow_count", "created"]
     search_fields = ["name"]
     filter_horizontal = ["members"]
@@ -81,7 +67,7 @@ class VersionInline(ReadOnlyInline):
 
 
 @admin.register(Workflow)
-class WorkflowAdmin(TeamScopedAdmin):
+class WorkflowAdmin(admin.ModelAdmin):
     list_display = ["slug", "name", "team", "version_count", "updated"]
     list_filter = [("team", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["team"]
@@ -99,11 +85,6 @@ class WorkflowAdmin(TeamScopedAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(version_total=Count("versions", distinct=True))
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "team" and not request.user.is_superuser:
-            kwargs["queryset"] = Team.objects.filter(members=request.user)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
     @admin.display(description="versions", ordering="version_total")
     def version_count(self, obj):
         return obj.version_total
@@ -111,7 +92,6 @@ class WorkflowAdmin(TeamScopedAdmin):
 
 @admin.register(WorkflowVersion)
 class WorkflowVersionAdmin(ReadOnlyAdmin):
-    team_path = "workflow__team"
     list_display = ["__str__", "workflow", "version", "author", "created", "short_hash"]
     list_filter = [("workflow__team", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["workflow", "author"]
@@ -138,7 +118,6 @@ class StepInline(ReadOnlyInline):
 
 @admin.register(Run)
 class RunAdmin(ReadOnlyAdmin):
-    team_path = "workflow__team"
     list_display = ["id", "workflow", "version", "status", "trigger", "priority", "created", "duration"]
     list_filter = ["status", "trigger", ("workflow", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["workflow", "version__workflow"]
@@ -188,7 +167,6 @@ class AttemptInline(ReadOnlyInline):
 
 @admin.register(StepRun)
 class StepRunAdmin(ReadOnlyAdmin):
-    team_path = "run__workflow__team"
     list_display = ["step_id", "run", "component", "status", "attempt", "queue", "worker", "started", "finished"]
     list_filter = ["status", "queue"]
     list_select_related = ["run"]
@@ -229,7 +207,6 @@ class StepRunAdmin(ReadOnlyAdmin):
 
 @admin.register(StepAttempt)
 class StepAttemptAdmin(ReadOnlyAdmin):
-    team_path = "step_run__run__workflow__team"
     list_display = ["__str__", "status", "worker", "delay", "started", "finished"]
     list_filter = ["status"]
     list_select_related = ["step_run"]

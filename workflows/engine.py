@@ -25,7 +25,7 @@ from datetime import timedelta
 
 import fastjsonschema
 from django.conf import settings
-from django.db import close_old_connections, connections, transaction
+from django.db import close_old_connections, connection, connections, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -147,6 +147,11 @@ def output_validator(info):
     return validator
 
 
+def joins_of(plan: Plan) -> list[str]:
+    """Steps with more than one parent: only they need the store's counters."""
+    return [step_id for step_id in plan.order if len(plan.parents[step_id]) > 1]
+
+
 def plan_of(run: Run) -> Plan:
     """The plan of a run loaded with its version (select_related("version"))."""
     return compiled(run.version_id, run.version.content_hash, run.version.definition).plan
@@ -225,7 +230,8 @@ def _create_run(version, inputs, user=None, priority=None, trigger="manual", rer
                 row.status, row.enqueued, row.lease_expires = STEP_QUEUED, now, now + REQUEUE_AFTER
             rows.append(row)
         StepRun.objects.bulk_create(rows)
-        store.init_run(run.pk, waiting, done=reused.keys())
+        # Only joins need counters: a step with one parent is enqueued by that parent.
+        store.init_run(run.pk, {step_id: waiting[step_id] for step_id in joins_of(plan)}, done=reused.keys())
         ready = [row for row in rows if row.status == STEP_QUEUED]
         transaction.on_commit(lambda: send_steps(ready))
     events.run_changed(run)
@@ -259,24 +265,42 @@ def send_steps(step_runs, countdown: float = 0, delay: float = 0) -> None:
 
 
 def enqueue_ready(run_id: int, step_ids) -> None:
-    """pending -> queued for these steps, and send their tasks; exactly once per step."""
+    """pending -> queued for these steps, and send their tasks; exactly once per step.
+
+    One UPDATE ... RETURNING: it both claims the rows and says which ones it
+    claimed. Of two processes enqueueing the same join at once, the second
+    waits for the first's row lock, then finds the step no longer pending.
+    (Raw SQL because the ORM's update() can't return rows; SQLite >= 3.35
+    and PostgreSQL both speak it.)
+    """
+    step_ids = list(step_ids)
     if not step_ids:
         return
     now = timezone.now()
-    with transaction.atomic():
-        # The row locks make concurrent enqueuers of one join wait for each
-        # other; the second finds the step no longer pending.
-        ready = list(
-            StepRun.objects.select_for_update().filter(run_id=run_id, step_id__in=list(step_ids), status=STEP_PENDING)
+    table = connection.ops.quote_name(StepRun._meta.db_table)
+    placeholders = ", ".join(["%s"] * len(step_ids))
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s, enqueued = %s, lease_expires = %s "
+            f"WHERE run_id = %s AND status = %s AND step_id IN ({placeholders}) "
+            "RETURNING id, step_id, queue, priority",
+            [
+                STEP_QUEUED,
+                connection.ops.adapt_datetimefield_value(now),
+                connection.ops.adapt_datetimefield_value(now + REQUEUE_AFTER),
+                run_id,
+                STEP_PENDING,
+                *step_ids,
+            ],
         )
-        if not ready:
-            return
-        StepRun.objects.filter(pk__in=[row.pk for row in ready]).update(
-            status=STEP_QUEUED, enqueued=now, lease_expires=now + REQUEUE_AFTER
-        )
-        for row in ready:
-            row.status, row.enqueued = STEP_QUEUED, now
-        transaction.on_commit(lambda: send_steps(ready))
+        ready = [
+            StepRun(
+                pk=pk, run_id=run_id, step_id=step_id, queue=queue, priority=priority, status=STEP_QUEUED, enqueued=now
+            )
+            for pk, step_id, queue, priority in cursor.fetchall()
+        ]
+        if ready:
+            transaction.on_commit(lambda: send_steps(ready))
 
 
 # --- executing one step --------------------------------------------------------
@@ -289,45 +313,52 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def claim(step_run_id: int, worker: str, task_id: str) -> bool:
+def claim(step_run_id: int, worker: str, task_id: str, delay: float) -> tuple[StepRun, StepAttempt] | None:
+    """Take the step for this delivery, in one transaction: the step, the run, the attempt row.
+
+    None when another delivery holds it or it no longer waits (cancelled, finished).
+    """
     now = timezone.now()
     claimable = Q(status__in=[STEP_QUEUED, STEP_RETRYING]) | Q(status=STEP_RUNNING, lease_expires__lt=now)
-    return (
-        StepRun.objects.filter(claimable, pk=step_run_id).update(
+    with transaction.atomic():
+        if not StepRun.objects.filter(claimable, pk=step_run_id).update(
             status=STEP_RUNNING,
             attempt=F("attempt") + 1,
             worker=worker,
             task_id=task_id,
             started=Coalesce(F("started"), Value(now)),
             lease_expires=now + timedelta(seconds=settings.OAWEB_LEASE_SECONDS),
+        ):
+            return None
+        step_run = (
+            StepRun.objects.select_related("run")
+            .annotate(version_hash=F("run__version__content_hash"))
+            .get(pk=step_run_id)
         )
-        == 1
-    )
+        run = step_run.run
+        if run.status == RUN_PENDING and Run.objects.filter(pk=run.pk, status=RUN_PENDING).update(
+            status=RUN_RUNNING, started=now
+        ):
+            run.status, run.started = RUN_RUNNING, now
+            events.run_changed(run)
+        attempt = StepAttempt.objects.create(
+            step_run=step_run, number=step_run.attempt, worker=worker, started=now, delay=delay
+        )
+    return step_run, attempt
 
 
 def execute_step(step_run_id: int, task_id: str = "", delay: float = 0.0) -> None:
     """Run one step if this delivery wins the claim; record and advance."""
     from workflows.heartbeat import running_steps
 
-    worker = worker_name()
-    if not claim(step_run_id, worker, task_id):
+    claimed = claim(step_run_id, worker_name(), task_id, delay)
+    if claimed is None:
         return  # a duplicate delivery, a cancelled run or a finished step
-    step_run = (
-        StepRun.objects.select_related("run").annotate(version_hash=F("run__version__content_hash")).get(pk=step_run_id)
-    )
-    run = step_run.run
-    now = timezone.now()
-    if run.status == RUN_PENDING:
-        if Run.objects.filter(pk=run.pk, status=RUN_PENDING).update(status=RUN_RUNNING, started=now):
-            run.status, run.started = RUN_RUNNING, now
-            events.run_changed(run)
-    attempt = StepAttempt.objects.create(
-        step_run=step_run, number=step_run.attempt, worker=worker, started=now, delay=delay
-    )
+    step_run, attempt = claimed
     events.step_changed(step_run)
-    plan = compiled(run.version_id, step_run.version_hash).plan
+    plan = compiled(step_run.run.version_id, step_run.version_hash).plan
     step = plan.steps[step_run.step_id]
-    context = StepContext(run_id=run.pk, step_id=step_run.step_id, attempt=step_run.attempt)
+    context = StepContext(run_id=step_run.run_id, step_id=step_run.step_id, attempt=step_run.attempt)
     running_steps.add(step_run.pk, step_run.attempt, context)
     try:
         outcome = _attempt(step_run, step, plan, context)
@@ -346,7 +377,10 @@ SKIP = object()
 
 
 def _attempt(step_run: StepRun, step: dict, plan: Plan, context: StepContext):
-    """Resolve inputs, check `when`, call the component. Returns outputs or SKIP."""
+    """Resolve inputs, check `when`, call the component. Returns outputs or SKIP.
+
+    The resolved inputs are left on `step_run.inputs`; the final update stores them.
+    """
     run = step_run.run
     parents = plan.parents[step_run.step_id]
     upstream = (
@@ -361,16 +395,15 @@ def _attempt(step_run: StepRun, step: dict, plan: Plan, context: StepContext):
         except (ConditionError, ReferenceError) as exc:
             raise StepFailure(f"when: {exc}", retryable=False) from exc
     try:
-        inputs = resolve(step.get("inputs", {}), run.inputs, upstream)
+        step_run.inputs = resolve(step.get("inputs", {}), run.inputs, upstream)
     except ReferenceError as exc:
         raise StepFailure(f"inputs: {exc}", retryable=False) from exc
-    StepRun.objects.filter(pk=step_run.pk).update(inputs=inputs)
     info = lookup.get(step_run.component)
     if info is None or not info.enabled:
         raise StepFailure(f"component {step_run.component} is unknown or disabled", retryable=False)
     timeout = step.get("timeout") or info.timeout or settings.OAWEB_STEP_TIMEOUT
     function = get_callable(info.name, info.version, info.entrypoint, info.is_class)
-    result = call_with_timeout(function, inputs, context, timeout, wants_context=_wants_context(info))
+    result = call_with_timeout(function, step_run.inputs, context, timeout, wants_context=_wants_context(info))
     return check_outputs(info, result)
 
 
@@ -442,14 +475,30 @@ def _mine(step_run: StepRun):
 
 
 def record_success(step_run: StepRun, attempt: StepAttempt, plan: Plan, outputs: dict) -> None:
+    """Store the outputs and enqueue the children this made ready.
+
+    A child whose only parent is this step is enqueued in the same
+    transaction (chains and fan-outs need no more); a join goes through the
+    run-state store's atomic counter after the commit.
+    """
     now = timezone.now()
-    if not _mine(step_run).update(status=STEP_SUCCEEDED, outputs=outputs, error="", finished=now, lease_expires=None):
-        _close_attempt(attempt, ATTEMPT_CANCELLED, "result discarded: the step was cancelled or taken over")
-        return
-    _close_attempt(attempt, ATTEMPT_SUCCEEDED)
+    children = plan.children[step_run.step_id]
+    only_child_of_this = [child for child in children if len(plan.parents[child]) == 1]
+    joins = [child for child in children if len(plan.parents[child]) > 1]
+    with transaction.atomic():
+        if not _mine(step_run).update(
+            status=STEP_SUCCEEDED, inputs=step_run.inputs, outputs=outputs, error="", finished=now, lease_expires=None
+        ):
+            _close_attempt(attempt, ATTEMPT_CANCELLED, "result discarded: the step was cancelled or taken over")
+            return
+        _close_attempt(attempt, ATTEMPT_SUCCEEDED)
+        enqueue_ready(step_run.run_id, only_child_of_this)
     step_run.status, step_run.outputs, step_run.finished = STEP_SUCCEEDED, outputs, now
     events.step_changed(step_run)
-    advance(step_run.run, plan, step_run.step_id)
+    if joins:
+        advance_joins(step_run.run_id, step_run.step_id, joins)
+    elif not children:
+        maybe_finish_run(step_run.run_id)
 
 
 def record_skip(step_run: StepRun, attempt: StepAttempt, plan: Plan) -> None:
@@ -471,14 +520,18 @@ def record_failure(step_run: StepRun, attempt: StepAttempt, step: dict, error: s
     if retryable and step_run.attempt < policy.max_attempts:
         wait = retry_delay(policy, step_run.attempt)
         deadline = now + timedelta(seconds=wait) + REQUEUE_AFTER
-        if not _mine(step_run).update(status=STEP_RETRYING, error=error, lease_expires=deadline):
+        if not _mine(step_run).update(
+            status=STEP_RETRYING, inputs=step_run.inputs, error=error, lease_expires=deadline
+        ):
             _close_attempt(attempt, ATTEMPT_CANCELLED, error)
             return
         _close_attempt(attempt, ATTEMPT_FAILED, error)
         step_run.status, step_run.error = STEP_RETRYING, error
         send_steps([step_run], countdown=wait, delay=wait)
         return
-    if not _mine(step_run).update(status=STEP_FAILED, error=error, finished=now, lease_expires=None):
+    if not _mine(step_run).update(
+        status=STEP_FAILED, inputs=step_run.inputs, error=error, finished=now, lease_expires=None
+    ):
         _close_attempt(attempt, ATTEMPT_CANCELLED, error)
         return
     _close_attempt(attempt, ATTEMPT_FAILED, error)
@@ -504,18 +557,14 @@ def skip_descendants(run: Run, plan: Plan, step_id: str) -> None:
         events.steps_changed(run.pk)
 
 
-def advance(run: Run, plan: Plan, step_id: str) -> None:
-    """Enqueue the children whose last dependency just finished."""
-    children = plan.children[step_id]
-    if not children:
-        maybe_finish_run(run.pk)
-        return
+def advance_joins(run_id: int, step_id: str, joins) -> None:
+    """Count this parent off each join; enqueue the joins it was the last parent of."""
     store = get_store()
-    ready = store.finish_step(run.pk, step_id, children)
+    ready = store.finish_step(run_id, step_id, joins)
     if ready is None:  # the hot state is gone: rebuild it, which also enqueues what is ready
-        rebuild_run_state(run.pk)
-        ready = store.finish_step(run.pk, step_id, children) or []
-    enqueue_ready(run.pk, ready)
+        rebuild_run_state(run_id)
+        ready = store.finish_step(run_id, step_id, joins) or []
+    enqueue_ready(run_id, ready)
 
 
 def maybe_finish_run(run_id: int) -> None:
@@ -636,7 +685,7 @@ def rebuild_run_state(run_id: int) -> None:
         rows = list(run.steps.all())
         status = {row.step_id: row.status for row in rows}
         done = {step_id for step_id, state in status.items() if state in STEP_FINAL}
-        waiting = {step_id: sum(1 for p in plan.parents[step_id] if p not in done) for step_id in plan.order}
+        waiting = {step_id: sum(1 for p in plan.parents[step_id] if p not in done) for step_id in joins_of(plan)}
         store.init_run(run_id, waiting, done=done)
         log.warning("run %s: hot state rebuilt from the database", run_id)
     if not settings.EMBEDDED:

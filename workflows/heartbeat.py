@@ -94,3 +94,13 @@ def ensure_maintenance_thread() -> None:
         if _thread is None or not _thread.is_alive():
             _thread = threading.Thread(target=maintenance_loop, args=(_stop,), name="oaweb-maintenance", daemon=True)
             _thread.start()
+
+
+def stop_maintenance_thread(timeout: float = 5.0) -> None:
+    """Stop this process's maintenance thread (tests, before their database goes away)."""
+    global _thread
+    _stop.set()
+    if _thread is not None:
+        _thread.join(timeout)
+    _thread = None
+    _stop.clear()

@@ -34,10 +34,9 @@ from jsonschema.exceptions import SchemaError
 from registry import lookup
 from workflows.conditions import ConditionError, parse_condition
 from workflows.format import FORMAT_SCHEMA, PATTERN_HELP, check_format, fullmatch_regex
-from workflows.graph import describe_cycle, find_cycles
+from workflows.graph import describe_cycle, find_cycles, step_parents
 from workflows.references import (
     INPUTS,
-    STEPS,
     NestingError,
     Reference,
     escape_pointer,
@@ -95,7 +94,9 @@ def parse_definition(raw: bytes | str) -> tuple[object | None, list[dict]]:
         try:
             text = bytes(raw).decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            return None, [make_issue("invalid_json", f"the definition is not UTF-8 text: {exc.reason} at byte {exc.start}")]
+            return None, [
+                make_issue("invalid_json", f"the definition is not UTF-8 text: {exc.reason} at byte {exc.start}")
+            ]
     elif isinstance(raw, str):
         # A character is at least one byte: skip encoding what is surely too large.
         size = len(raw) if len(raw) > limit else len(raw.encode("utf-8", "surrogatepass"))
@@ -401,6 +402,9 @@ def _pointer(parts) -> str:
 
 
 def _shown(value) -> str:
+    """A value quoted for a message: `plain` text, else repr() (control characters escaped), shortened."""
+    if isinstance(value, str) and value.isprintable() and "`" not in value and len(value) <= MAX_SHOWN:
+        return f"`{value}`"
     text = repr(value)
     return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 1] + "…"
 
@@ -429,7 +433,9 @@ def _format_issues(error: ValidationError) -> list[dict]:
     if keyword == "additionalProperties" and isinstance(instance, dict):
         allowed = list(error.schema.get("properties", {}))
         return [
-            make_issue("schema", f"unknown key {_shown(key)}", f"{path}/{escape_pointer(key)}", _did_you_mean(key, allowed))
+            make_issue(
+                "schema", f"unknown key {_shown(key)}", f"{path}/{escape_pointer(key)}", _did_you_mean(key, allowed)
+            )
             for key in instance
             if key not in allowed
         ]
@@ -491,7 +497,8 @@ class _Contract:
         self.input_types = {
             key: types for key, declared in properties.items() if (types := _declared_types(declared)) is not None
         }
-        self.outputs = _closed_properties(getattr(info, "output_schema", None))
+        self.output_schema = getattr(info, "output_schema", None)
+        self.outputs = _closed_properties(self.output_schema)
 
 
 # --- the checks -----------------------------------------------------------------------
@@ -506,8 +513,12 @@ class _Checker:
         self.issues: list[dict] = []
         self.suggestions_left = SUGGESTION_BUDGET
         self.step_index: dict[str, int] = {}  # id -> index of its first step
-        self.step_info: dict[str, object] = {}  # id -> ComponentInfo (known components only)
-        self.parents: dict[str, set[str]] = {}
+        # id -> (index, contract of its component or None): one lookup per reference.
+        self.step_entries: dict[str, tuple[int, _Contract | None]] = {}
+        self.steps: list = []
+        # True while every step only depends on steps written before it: the
+        # list order is then a run order and there can be no cycle to look for.
+        self.in_order = True
         self.declared_inputs: dict = {}
         self._candidates: dict[str, list[str]] = {}
         self._contracts: dict[str, _Contract] = {}
@@ -530,12 +541,14 @@ class _Checker:
     def run(self) -> list[dict]:
         definition = self.definition
         if not isinstance(definition, dict):
-            self.add("schema", f"a workflow definition must be a JSON object, not {_article(json_type(definition))}", "")
+            self.add(
+                "schema", f"a workflow definition must be a JSON object, not {_article(json_type(definition))}", ""
+            )
             return self.issues
         if not self.check_format():
             return self.issues
         steps = definition.get("steps")
-        steps = steps if isinstance(steps, list) else []
+        self.steps = steps = steps if isinstance(steps, list) else []
         inputs = definition.get("inputs")
         self.declared_inputs = inputs if isinstance(inputs, dict) else {}
         self.check_input_schemas()
@@ -587,7 +600,9 @@ class _Checker:
             if "default" in schema:
                 problem = _schema_problem(schema, schema["default"])
                 if problem is not None:
-                    self.add("schema", f"the default of input `{name}` does not fit its schema: {problem}", f"{path}/default")
+                    self.add(
+                        "schema", f"the default of input `{name}` does not fit its schema: {problem}", f"{path}/default"
+                    )
 
     def index_steps(self, steps: list) -> None:
         for index, step in enumerate(steps):
@@ -608,15 +623,10 @@ class _Checker:
             self.step_index[step_id] = index
             name = step.get("component")
             info = self.components.get(name) if isinstance(name, str) else None
-            if info is not None:
-                self.step_info[step_id] = info
+            self.step_entries[step_id] = (index, self.contract(info) if info is not None else None)
 
     def check_step(self, index: int, step: dict) -> None:
         base = f"/steps/{index}"
-        step_id = step.get("id")
-        owns_id = isinstance(step_id, str) and self.step_index.get(step_id) == index
-        parents: set[str] = set()
-
         info = self.check_component(base, step.get("component"))
 
         inputs = step.get("inputs", {})
@@ -626,7 +636,7 @@ class _Checker:
             except NestingError:
                 self.issues.append(_too_deep(f"{base}/inputs"))
             else:
-                self.check_references(found, malformed, parents)
+                self.check_references(found, malformed, index)
                 if info is not None:
                     self.check_component_inputs(base, step, inputs, info)
 
@@ -635,8 +645,10 @@ class _Checker:
             for position, parent in enumerate(depends_on):
                 if not isinstance(parent, str):
                     continue
-                if parent in self.step_index:
-                    parents.add(parent)
+                parent_index = self.step_index.get(parent)
+                if parent_index is not None:
+                    if parent_index >= index:
+                        self.in_order = False
                 else:
                     self.add(
                         "unknown_reference",
@@ -652,10 +664,7 @@ class _Checker:
             except ConditionError as exc:
                 self.add("invalid_condition", f"`when` does not parse: {exc}", f"{base}/when")
             else:
-                self.check_references([(ref, f"{base}/when") for ref in condition.references], [], parents)
-
-        if owns_id:
-            self.parents[step_id] = parents
+                self.check_references([(ref, f"{base}/when") for ref in condition.references], [], index)
 
     def check_component(self, base: str, name):
         if not isinstance(name, str):
@@ -678,18 +687,20 @@ class _Checker:
             )
         return info
 
-    def check_references(self, found: list[tuple[Reference, str]], malformed: list[tuple[str, str]], parents) -> None:
+    def check_references(self, found: list[tuple[Reference, str]], malformed: list[tuple[str, str]], index) -> None:
+        """Check references made by the step at `index` (None: the workflow's outputs)."""
         for text, path in malformed:
             self.add("unknown_reference", f"{_shown(text)} is not a reference", path, REFERENCE_HELP)
         for reference, path in found:
-            if self.check_reference(reference, path) and reference.source == STEPS:
-                parents.add(reference.name)
+            parent = self.check_reference(reference, path)
+            if parent is not None and index is not None and parent >= index:
+                self.in_order = False
 
-    def check_reference(self, reference: Reference, path: str) -> bool:
-        """Report a reference to nothing; True if its step or input exists."""
+    def check_reference(self, reference: Reference, path: str) -> int | None:
+        """Report a reference to nothing; the index of the step it reads, if any."""
         if reference.source == INPUTS:
             if reference.name in self.declared_inputs:
-                return True
+                return None
             self.add(
                 "unknown_reference",
                 f"`{reference.text}`: the workflow declares no input `{reference.name}`",
@@ -697,19 +708,20 @@ class _Checker:
                 self.suggest(reference.name, "input", list(self.declared_inputs))
                 or f"declare it under /inputs/{escape_pointer(reference.name)}",
             )
-            return False
-        if reference.name not in self.step_index:
+            return None
+        entry = self.step_entries.get(reference.name)
+        if entry is None:
             self.add(
                 "unknown_reference",
                 f"`{reference.text}`: there is no step `{reference.name}`",
                 path,
                 self.suggest(reference.name, "step"),
             )
-            return False
-        info = self.step_info.get(reference.name)
-        outputs = self.contract(info).outputs if info is not None else None
+            return None
+        parent, contract = entry
+        outputs = contract.outputs if contract is not None else None
         if outputs is not None and reference.output not in outputs:
-            component = getattr(info, "name", None) or "its component"
+            component = contract.name or "its component"
             declared = ", ".join(f"`{name}`" for name in outputs) or "none"
             self.add(
                 "unknown_reference",
@@ -718,7 +730,7 @@ class _Checker:
                 path,
                 self.suggest(reference.output, "output", list(outputs)),
             )
-        return True
+        return parent
 
     def contract(self, info) -> "_Contract":
         name = getattr(info, "name", None)
@@ -769,7 +781,7 @@ class _Checker:
         if actual is not None and not _fits(actual, expected):
             self.add(
                 "type_mismatch",
-                f"`{reference.text}` is {_article(_describe_types(actual))} but {target} expects "
+                f"`{reference.text}` is declared as {_describe_types(actual)} but {target} expects "
                 f"{_describe_types(expected)}",
                 path,
             )
@@ -779,8 +791,8 @@ class _Checker:
         if reference.source == INPUTS:
             schema = self.declared_inputs.get(reference.name)
         else:
-            info = self.step_info.get(reference.name)
-            output_schema = getattr(info, "output_schema", None)
+            entry = self.step_entries.get(reference.name)
+            output_schema = entry[1].output_schema if entry is not None and entry[1] is not None else None
             properties = output_schema.get("properties") if isinstance(output_schema, dict) else None
             schema = properties.get(reference.output) if isinstance(properties, dict) else None
         return _declared_types(_schema_at(schema, reference.path))
@@ -792,10 +804,16 @@ class _Checker:
         for name, value in outputs.items():
             if isinstance(value, str):
                 found, malformed = scan_references(value, f"/outputs/{escape_pointer(name)}")
-                self.check_references(found, malformed, set())
+                self.check_references(found, malformed, None)
 
     def check_cycles(self) -> None:
-        for cycle in find_cycles(self.parents):
+        if self.in_order:
+            return
+        parents = {
+            step_id: {parent for parent in step_parents(self.steps[index]) if parent in self.step_index}
+            for step_id, index in self.step_index.items()
+        }
+        for cycle in find_cycles(parents):
             # Start at the step written first, so the message reads the same every time.
             first = min(range(len(cycle)), key=lambda position: self.step_index[cycle[position]])
             cycle = cycle[first:] + cycle[:first]

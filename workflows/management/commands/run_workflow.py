@@ -24,6 +24,10 @@ def parse_input(item: str) -> tuple[str, object]:
 class Command(BaseCommand):
     help = "Run a workflow (exit 0 when the run succeeds with --wait, 1 when it fails)."
 
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        # Every Django command has --version (Django's version); ours names a workflow version.
+        return super().create_parser(prog_name, subcommand, conflict_handler="resolve", **kwargs)
+
     def add_arguments(self, parser):
         parser.add_argument("workflow", help="workflow id (slug)")
         parser.add_argument("--version", dest="label", help="version label (default: latest)")
