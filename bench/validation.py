@@ -11,10 +11,13 @@ N runs. Components come from the in-code catalog (no database) and are passed
 explicitly, which bypasses the result cache; every run also gets a workflow
 with its own step ids, so no smaller cache (parsed references) is warm
 either: the figures are for a definition never seen before.
-Linear time shows as a flat µs/step column and a 10k/1k ratio near 10.
+Linear time shows as a flat µs/step column and a 10k/1k ratio near 10; the
+ratio of json.dumps over the same workflows is printed beside it, as a
+yardstick for what a linear walk costs here once data outgrows CPU caches.
 """
 
 import argparse
+import json
 import os
 import random
 import sys
@@ -123,9 +126,14 @@ def count_edges(definition: dict) -> int:
     return edges
 
 
-def best_ms(generate, size: int, components: dict, repeat: int) -> tuple[float, int]:
-    """Best time of `repeat` validations, each of a freshly generated workflow; and its edges."""
-    best = float("inf")
+def best_ms(generate, size: int, components: dict, repeat: int) -> tuple[float, int, float]:
+    """Best times of `repeat` runs, each on a freshly generated workflow: validate, json.dumps; and edges.
+
+    json.dumps (a C walk over the same objects, certainly linear) is the
+    yardstick: on this machine even it takes more than 10x as long for 10x
+    the steps, as larger data falls out of the CPU caches.
+    """
+    best = best_dumps = float("inf")
     for run in range(repeat):
         definition = generate(size, prefix=f"r{run}_")
         started = time.perf_counter()
@@ -133,7 +141,11 @@ def best_ms(generate, size: int, components: dict, repeat: int) -> tuple[float, 
         best = min(best, time.perf_counter() - started)
         if not result["valid"]:
             raise SystemExit(f"generated workflow is invalid: {result['issues'][:3]}")
-    return best * 1000, count_edges(definition)
+        definition = generate(size, prefix=f"d{run}_")
+        started = time.perf_counter()
+        json.dumps(definition)
+        best_dumps = min(best_dumps, time.perf_counter() - started)
+    return best * 1000, count_edges(definition), best_dumps * 1000
 
 
 def dag_2000(size: int, prefix: str = "") -> dict:
@@ -148,22 +160,28 @@ def main() -> None:
     components = catalog_components()
 
     print(f"{'shape':<10} {'steps':>7} {'edges':>8} {'ms (best)':>10} {'µs/step':>8}")
-    target_ms, target_edges = best_ms(dag_2000, 2_000, components, max(args.repeat, 10))
+    target_ms, target_edges, _ = best_ms(dag_2000, 2_000, components, max(args.repeat, 10))
     print(f"{'dag':<10} {2_000:>7,} {target_edges:>8,} {target_ms:>10.1f} {target_ms * 1000 / 2_000:>8.1f}")
     by_shape: dict[str, dict[int, float]] = {}
+    dumps_by_shape: dict[str, dict[int, float]] = {}
     shapes = (("chain", chain), ("reversed", reversed_chain), ("fan-out", fan_out), ("layered", layered))
     for shape, generate in shapes:
         for size in SIZES:
             repeat = args.repeat if size <= 10_000 else max(1, args.repeat // 2)
-            ms, edges = best_ms(generate, size, components, repeat)
+            ms, edges, dumps_ms = best_ms(generate, size, components, repeat)
             by_shape.setdefault(shape, {})[size] = ms
+            dumps_by_shape.setdefault(shape, {})[size] = dumps_ms
             print(f"{shape:<10} {size:>7,} {edges:>8,} {ms:>10.1f} {ms * 1000 / size:>8.1f}")
 
     print()
     verdict = "under" if target_ms < TARGET_MS else "OVER"
     print(f"2,000 steps / {target_edges:,} edges: {target_ms:.1f} ms ({verdict} the {TARGET_MS:.0f} ms target)")
     for shape, times in by_shape.items():
-        print(f"{shape:<10} 10k/1k ratio: {times[10_000] / times[1_000]:.1f} (linear: 10)")
+        dumps = dumps_by_shape[shape]
+        print(
+            f"{shape:<10} 10k/1k ratio: {times[10_000] / times[1_000]:.1f} "
+            f"(json.dumps of the same workflows: {dumps[10_000] / dumps[1_000]:.1f})"
+        )
 
 
 if __name__ == "__main__":

@@ -6,11 +6,13 @@ step runs and attempts are written by the engine alone (a status change is a
 row, never an edit), so those are shown read-only; they can still be deleted.
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count
 
 from registry.admin import pretty_json
+from workflows import engine
 from workflows.models import Run, StepAttempt, StepRun, Team, Workflow, WorkflowVersion
+from workflows.state import StateUnavailable
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -78,6 +80,17 @@ class WorkflowAdmin(admin.ModelAdmin):
     fields = ["slug", "name", "description", "tags", "team", "created", "updated"]
     readonly_fields = ["slug", "name", "description", "tags", "created", "updated"]
     inlines = [VersionInline]
+    actions = ["start_runs"]
+
+    @admin.action(description="Run the latest version of the selected workflows (default inputs)")
+    def start_runs(self, request, queryset):
+        for workflow in queryset:
+            try:
+                run = engine.start_run(workflow, {}, user=request.user, trigger="manual")
+            except (engine.RunRefused, StateUnavailable) as exc:
+                self.message_user(request, f"{workflow.slug}: {exc}", messages.WARNING)
+            else:
+                self.message_user(request, f"{workflow.slug}: run {run.pk} started")
 
     def has_add_permission(self, request):
         return False  # a workflow is created by importing a definition (CLI, API, editor)
@@ -143,6 +156,22 @@ class RunAdmin(ReadOnlyAdmin):
     ]
     readonly_fields = ["pretty_inputs", "pretty_outputs"]
     inlines = [StepInline]
+    actions = ["cancel_runs", "rerun_runs"]
+
+    @admin.action(description="Cancel the selected runs")
+    def cancel_runs(self, request, queryset):
+        cancelled = sum(1 for run in queryset if engine.cancel_run(run))
+        self.message_user(request, f"{cancelled} run(s) cancelled; the others had already finished.")
+
+    @admin.action(description="Re-run the selected failed or cancelled runs from where they stopped")
+    def rerun_runs(self, request, queryset):
+        for run in queryset.select_related("version"):
+            try:
+                new = engine.rerun(run, user=request.user)
+            except (engine.RunRefused, StateUnavailable) as exc:
+                self.message_user(request, f"run {run.pk}: {exc}", messages.WARNING)
+            else:
+                self.message_user(request, f"run {run.pk} re-run as run {new.pk}")
 
     @admin.display(description="duration")
     def duration(self, obj):

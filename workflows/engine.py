@@ -264,7 +264,7 @@ def send_steps(step_runs, countdown: float = 0, delay: float = 0) -> None:
         events.step_changed(step_run)
 
 
-def enqueue_ready(run_id: int, step_ids) -> None:
+def enqueue_ready(run_id: int, step_ids) -> int:
     """pending -> queued for these steps, and send their tasks; exactly once per step.
 
     One UPDATE ... RETURNING: it both claims the rows and says which ones it
@@ -275,7 +275,7 @@ def enqueue_ready(run_id: int, step_ids) -> None:
     """
     step_ids = list(step_ids)
     if not step_ids:
-        return
+        return 0
     now = timezone.now()
     table = connection.ops.quote_name(StepRun._meta.db_table)
     placeholders = ", ".join(["%s"] * len(step_ids))
@@ -301,6 +301,7 @@ def enqueue_ready(run_id: int, step_ids) -> None:
         ]
         if ready:
             transaction.on_commit(lambda: send_steps(ready))
+    return len(ready)
 
 
 # --- executing one step --------------------------------------------------------
@@ -492,12 +493,14 @@ def record_success(step_run: StepRun, attempt: StepAttempt, plan: Plan, outputs:
             _close_attempt(attempt, ATTEMPT_CANCELLED, "result discarded: the step was cancelled or taken over")
             return
         _close_attempt(attempt, ATTEMPT_SUCCEEDED)
-        enqueue_ready(step_run.run_id, only_child_of_this)
+        enqueued = enqueue_ready(step_run.run_id, only_child_of_this)
     step_run.status, step_run.outputs, step_run.finished = STEP_SUCCEEDED, outputs, now
     events.step_changed(step_run)
     if joins:
-        advance_joins(step_run.run_id, step_run.step_id, joins)
-    elif not children:
+        enqueued += advance_joins(step_run.run_id, step_run.step_id, joins)
+    if not enqueued:
+        # No child started (none, or all skipped because another parent was):
+        # this may have been the run's last step.
         maybe_finish_run(step_run.run_id)
 
 
@@ -557,14 +560,17 @@ def skip_descendants(run: Run, plan: Plan, step_id: str) -> None:
         events.steps_changed(run.pk)
 
 
-def advance_joins(run_id: int, step_id: str, joins) -> None:
-    """Count this parent off each join; enqueue the joins it was the last parent of."""
+def advance_joins(run_id: int, step_id: str, joins) -> int:
+    """Count this parent off each join; enqueue the joins it was the last parent of.
+
+    Returns how many steps this call enqueued.
+    """
     store = get_store()
     ready = store.finish_step(run_id, step_id, joins)
     if ready is None:  # the hot state is gone: rebuild it, which also enqueues what is ready
         rebuild_run_state(run_id)
         ready = store.finish_step(run_id, step_id, joins) or []
-    enqueue_ready(run_id, ready)
+    return enqueue_ready(run_id, ready)
 
 
 def maybe_finish_run(run_id: int) -> None:

@@ -23,8 +23,13 @@ REFERENCE_BODY = (
 )
 _BODY_RE = re.compile(REFERENCE_BODY + r"\Z")
 # A reference in braces, or else any other `{{ ... }}`, which is then reported
-# as malformed (`{{ input.x }}`) instead of silently left as text.
-_SCAN_RE = re.compile(r"\{\{\s*(?P<body>" + REFERENCE_BODY + r")\s*\}\}|\{\{.*?\}\}", re.DOTALL)
+# as malformed (`{{ input.x }}`) instead of silently left as text. The
+# malformed kind stops at the next `{{`: a string of many unclosed `{{` is
+# then scanned in linear time, not quadratic.
+_SCAN_RE = re.compile(
+    r"\{\{\s*(?P<body>" + REFERENCE_BODY + r")\s*\}\}|\{\{(?:(?!\{\{).)*?\}\}",
+    re.DOTALL,
+)
 _WHOLE_RE = re.compile(r"\{\{\s*(?P<body>" + REFERENCE_BODY + r")\s*\}\}\Z")
 
 

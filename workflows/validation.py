@@ -34,7 +34,7 @@ from jsonschema.exceptions import SchemaError
 from registry import lookup
 from workflows.conditions import ConditionError, parse_condition
 from workflows.format import FORMAT_SCHEMA, PATTERN_HELP, check_format, fullmatch_regex
-from workflows.graph import describe_cycle, find_cycles, step_parents
+from workflows.graph import describe_cycle, find_cycles
 from workflows.references import (
     INPUTS,
     NestingError,
@@ -515,10 +515,10 @@ class _Checker:
         self.step_index: dict[str, int] = {}  # id -> index of its first step
         # id -> (index, contract of its component or None): one lookup per reference.
         self.step_entries: dict[str, tuple[int, _Contract | None]] = {}
-        self.steps: list = []
         # True while every step only depends on steps written before it: the
         # list order is then a run order and there can be no cycle to look for.
         self.in_order = True
+        self.parents: dict[str, list[str]] = {}  # id -> the steps it depends on (only steps that have some)
         self.declared_inputs: dict = {}
         self._candidates: dict[str, list[str]] = {}
         self._contracts: dict[str, _Contract] = {}
@@ -548,7 +548,7 @@ class _Checker:
         if not self.check_format():
             return self.issues
         steps = definition.get("steps")
-        self.steps = steps = steps if isinstance(steps, list) else []
+        steps = steps if isinstance(steps, list) else []
         inputs = definition.get("inputs")
         self.declared_inputs = inputs if isinstance(inputs, dict) else {}
         self.check_input_schemas()
@@ -627,6 +627,7 @@ class _Checker:
 
     def check_step(self, index: int, step: dict) -> None:
         base = f"/steps/{index}"
+        parents: list[str] = []
         info = self.check_component(base, step.get("component"))
 
         inputs = step.get("inputs", {})
@@ -636,7 +637,7 @@ class _Checker:
             except NestingError:
                 self.issues.append(_too_deep(f"{base}/inputs"))
             else:
-                self.check_references(found, malformed, index)
+                self.check_references(found, malformed, index, parents)
                 if info is not None:
                     self.check_component_inputs(base, step, inputs, info)
 
@@ -647,6 +648,7 @@ class _Checker:
                     continue
                 parent_index = self.step_index.get(parent)
                 if parent_index is not None:
+                    parents.append(parent)
                     if parent_index >= index:
                         self.in_order = False
                 else:
@@ -664,7 +666,11 @@ class _Checker:
             except ConditionError as exc:
                 self.add("invalid_condition", f"`when` does not parse: {exc}", f"{base}/when")
             else:
-                self.check_references([(ref, f"{base}/when") for ref in condition.references], [], index)
+                self.check_references([(ref, f"{base}/when") for ref in condition.references], [], index, parents)
+
+        step_id = step.get("id")
+        if parents and isinstance(step_id, str) and self.step_index.get(step_id) == index:
+            self.parents[step_id] = parents
 
     def check_component(self, base: str, name):
         if not isinstance(name, str):
@@ -687,14 +693,16 @@ class _Checker:
             )
         return info
 
-    def check_references(self, found: list[tuple[Reference, str]], malformed: list[tuple[str, str]], index) -> None:
-        """Check references made by the step at `index` (None: the workflow's outputs)."""
+    def check_references(self, found, malformed, index: int | None, parents: list[str] | None) -> None:
+        """Check references made by the step at `index` into `parents` (None, None: the workflow's outputs)."""
         for text, path in malformed:
             self.add("unknown_reference", f"{_shown(text)} is not a reference", path, REFERENCE_HELP)
         for reference, path in found:
             parent = self.check_reference(reference, path)
-            if parent is not None and index is not None and parent >= index:
-                self.in_order = False
+            if parent is not None and index is not None:
+                parents.append(reference.name)
+                if parent >= index:
+                    self.in_order = False
 
     def check_reference(self, reference: Reference, path: str) -> int | None:
         """Report a reference to nothing; the index of the step it reads, if any."""
@@ -804,15 +812,12 @@ class _Checker:
         for name, value in outputs.items():
             if isinstance(value, str):
                 found, malformed = scan_references(value, f"/outputs/{escape_pointer(name)}")
-                self.check_references(found, malformed, None)
+                self.check_references(found, malformed, None, None)
 
     def check_cycles(self) -> None:
         if self.in_order:
             return
-        parents = {
-            step_id: {parent for parent in step_parents(self.steps[index]) if parent in self.step_index}
-            for step_id, index in self.step_index.items()
-        }
+        parents = {step_id: self.parents.get(step_id, ()) for step_id in self.step_index}
         for cycle in find_cycles(parents):
             # Start at the step written first, so the message reads the same every time.
             first = min(range(len(cycle)), key=lambda position: self.step_index[cycle[position]])

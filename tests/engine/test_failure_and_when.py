@@ -47,3 +47,22 @@ def test_false_when_skips_the_step_and_its_descendants(workers):
     assert run.status == "succeeded"
     assert statuses == {"check": "succeeded", "fast": "skipped", "after_fast": "skipped", "slow": "succeeded"}
     assert run.outputs == {"fast": None}
+
+
+def test_run_finishes_when_a_joins_last_parent_succeeds_after_another_was_skipped(workers):
+    definition = {
+        "id": "late-parent",
+        "steps": [
+            {"id": "skipped", "component": "core.noop", "when": "false"},
+            {"id": "slow", "component": "core.sleep", "inputs": {"seconds": 0.3}},
+            {"id": "join", "component": "core.noop", "depends_on": ["skipped", "slow"]},
+        ],
+    }
+    run = run_definition(definition, timeout=20)
+
+    assert run.status == "succeeded"
+    assert dict(run.steps.values_list("step_id", "status")) == {
+        "skipped": "skipped",
+        "slow": "succeeded",
+        "join": "skipped",
+    }

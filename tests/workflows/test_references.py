@@ -145,3 +145,10 @@ def test_max_depth_stops_the_walk():
     scan_references(value, "", max_depth=3)
     with pytest.raises(NestingError):
         scan_references(value, "", max_depth=2)
+
+
+def test_an_unclosed_brace_pair_stops_at_the_next_one():
+    found, malformed = scan_references("{{ a {{ inputs.y }} and {{{ inputs.z }}")
+    assert [ref.text for ref, _ in found] == ["inputs.y"]
+    assert [text for text, _ in malformed] == ["{{{ inputs.z }}"]
+    assert scan_references("{{" * 10_000) == ([], [])

@@ -3,8 +3,10 @@
 import json
 
 import pytest
+from jsonschema import Draft7Validator
 
 from tests.workflows.validation_fakes import COMPONENTS, codes, issues_with, step, workflow
+from workflows.format import FORMAT_SCHEMA, STEP_ID_RE
 from workflows.validation import parse_definition, validate, validate_source
 
 
@@ -242,3 +244,58 @@ def test_pattern_checks_agree_on_a_trailing_newline():
     # Python's `$` matches before a final newline; JSON Schema's does not.
     result = check({"id": "flow\n", "steps": [step("a")], "extra": 1})
     assert {issue["path"] for issue in result["issues"]} == {"/id", "/extra"}
+
+
+RICH = workflow(
+    step("a", "text.template", inputs={"template": "t", "values": {"x": ["{{ inputs.n }}"]}}, retry={"delay": 1}),
+    step("b", "core.sleep", inputs={"seconds": "{{ inputs.n }}"}, depends_on=["a"], when="inputs.n > 1"),
+    inputs={"n": {"type": "number", "default": 1}},
+    outputs={"o": "{{ steps.a.outputs.text }}"},
+    tags=["t"],
+)
+REPLACEMENTS = [None, 0, -1, 1.5, True, "", "x y", "{{ inputs.q }}", "{{ bad }}", [], {}, [1, {"a": []}], {"a": [1]}]
+
+
+def every_path(value, path=()):
+    yield path
+    if isinstance(value, dict):
+        for key, child in value.items():
+            yield from every_path(child, (*path, key))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            yield from every_path(child, (*path, index))
+
+
+def replaced(definition, path, new):
+    result = json.loads(json.dumps(definition))
+    if not path:
+        return new
+    target = result
+    for part in path[:-1]:
+        target = target[part]
+    if new is DELETE:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = new
+    return result
+
+
+DELETE = object()
+
+
+def test_any_value_of_any_type_anywhere_gives_issues_not_exceptions():
+    assert check(RICH)["valid"] is True
+    for path in list(every_path(RICH)):
+        for new in [*REPLACEMENTS, DELETE]:
+            if new is DELETE and not path:
+                continue
+            result = check(replaced(RICH, path, new))
+            assert isinstance(result["valid"], bool), (path, new)
+            for issue in result["issues"]:
+                assert set(issue) == {"code", "severity", "message", "path", "suggestion"}
+                assert issue["path"] == "" or issue["path"].startswith("/")
+
+
+def test_the_format_schema_is_valid_draft_7():
+    Draft7Validator.check_schema(FORMAT_SCHEMA)
+    assert STEP_ID_RE.search("ok_1") and not STEP_ID_RE.search("ok\n")
