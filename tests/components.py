@@ -84,3 +84,20 @@ def fail_first_time(marker: str) -> dict:
         path.touch()
         raise ComponentError("first time: failing on purpose")
     return {"second_time": True}
+
+
+@component(
+    "test.wait_for_stop",
+    kind="tool",
+    inputs={"type": "object", "properties": {"marker": {"type": "string"}}, "required": ["marker"]},
+    outputs={"type": "object"},
+)
+def wait_for_stop(marker: str, context=None) -> dict:
+    """Waits up to a minute for context.stop, then writes how long it waited to `marker`."""
+    import time
+    from pathlib import Path
+
+    started = time.monotonic()
+    stopped = context.stop.wait(60)
+    Path(marker).write_text(f"{stopped} {time.monotonic() - started:.3f}")
+    return {}

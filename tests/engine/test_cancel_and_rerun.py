@@ -19,25 +19,32 @@ def wait_for_step_status(run, step_id, status, timeout=30):
     raise AssertionError(f"step {step_id} never reached {status}: {found}")
 
 
-def test_cancel_stops_running_steps_and_pending_ones_never_start(workers):
+def test_cancel_stops_running_steps_and_pending_ones_never_start(workers, tmp_path):
+    marker = tmp_path / "stopped"
     definition = {
         "id": "long",
         "steps": [
-            {"id": "sleep", "component": "core.sleep", "inputs": {"seconds": 30}},
-            {"id": "after", "component": "core.noop", "depends_on": ["sleep"]},
+            {"id": "wait", "component": "test.wait_for_stop", "inputs": {"marker": str(marker)}},
+            {"id": "after", "component": "core.noop", "depends_on": ["wait"]},
         ],
     }
     version, _ = Workflow.import_definition(definition, team=Team.default())
     run = start_run(version)
-    wait_for_step_status(run, "sleep", "running")
+    wait_for_step_status(run, "wait", "running")
 
     assert cancel_run(run) is True
     run = wait_for_run(run, timeout=5)
 
     assert run.status == "cancelled"
-    assert dict(run.steps.values_list("step_id", "status")) == {"sleep": "cancelled", "after": "cancelled"}
+    assert dict(run.steps.values_list("step_id", "status")) == {"wait": "cancelled", "after": "cancelled"}
     assert not StepAttempt.objects.filter(step_run__step_id="after").exists()
     assert cancel_run(run) is False  # already final
+    # The running component was told to stop (context.stop), within a heartbeat or two.
+    deadline = time.monotonic() + 10
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stopped, waited = marker.read_text().split()
+    assert stopped == "True" and float(waited) < 10
 
 
 def test_rerun_reuses_succeeded_steps_and_runs_the_rest(workers, tmp_path):
