@@ -101,3 +101,14 @@ def wait_for_stop(marker: str, context=None) -> dict:
     stopped = context.stop.wait(60)
     Path(marker).write_text(f"{stopped} {time.monotonic() - started:.3f}")
     return {}
+
+
+@component(
+    "test.limited",
+    kind="tool",
+    inputs={"type": "object"},
+    outputs={"type": "object"},
+    rate_limit="5/s",
+)
+def limited() -> dict:
+    return {}

@@ -255,7 +255,7 @@ def send_steps(step_runs, countdown: float = 0, delay: float = 0) -> None:
         queue = settings.CELERY_TASK_DEFAULT_QUEUE if settings.EMBEDDED else step_run.queue
         execute_step.apply_async(
             args=[step_run.pk],
-            kwargs={"delay": delay} if delay else {},
+            kwargs={"component": step_run.component, **({"delay": delay} if delay else {})},
             queue=queue,
             # Redis priorities: 0 runs first; ours: 9 runs first.
             priority=9 - step_run.priority,
@@ -283,7 +283,7 @@ def enqueue_ready(run_id: int, step_ids) -> int:
         cursor.execute(
             f"UPDATE {table} SET status = %s, enqueued = %s, lease_expires = %s "
             f"WHERE run_id = %s AND status = %s AND step_id IN ({placeholders}) "
-            "RETURNING id, step_id, queue, priority",
+            "RETURNING id, step_id, component, queue, priority",
             [
                 STEP_QUEUED,
                 connection.ops.adapt_datetimefield_value(now),
@@ -295,13 +295,55 @@ def enqueue_ready(run_id: int, step_ids) -> int:
         )
         ready = [
             StepRun(
-                pk=pk, run_id=run_id, step_id=step_id, queue=queue, priority=priority, status=STEP_QUEUED, enqueued=now
+                pk=pk,
+                run_id=run_id,
+                step_id=step_id,
+                component=component,
+                queue=queue,
+                priority=priority,
+                status=STEP_QUEUED,
+                enqueued=now,
             )
-            for pk, step_id, queue, priority in cursor.fetchall()
+            for pk, step_id, component, queue, priority in cursor.fetchall()
         ]
         if ready:
             transaction.on_commit(lambda: send_steps(ready))
     return len(ready)
+
+
+# --- rate limits ---------------------------------------------------------------
+
+RATE_UNITS = {"s": 1, "m": 60, "h": 3600}
+
+
+def rate_interval(rate_limit: str) -> float | None:
+    """Seconds between two calls for a Celery-style limit: "10/s", "100/m", "5/h", or "2" (per second)."""
+    count, _, unit = rate_limit.strip().partition("/")
+    try:
+        per_unit = float(count)
+    except ValueError:
+        return None
+    if per_unit <= 0 or (unit or "s") not in RATE_UNITS:
+        return None
+    return RATE_UNITS[unit or "s"] / per_unit
+
+
+def rate_limit_wait(step_run_id: int, component: str) -> float:
+    """Reserve this step's slot under its component's rate limit; seconds to wait for it (0: go).
+
+    Limits hold across every worker (the slots live in the run-state store).
+    A waiting step's deadline moves past its slot, so the reaper leaves it be.
+    """
+    info = lookup.get(component)
+    interval = rate_interval(info.rate_limit) if info and info.rate_limit else None
+    if interval is None:
+        return 0.0
+    wait = get_store().reserve_slot(f"rate:{component}", interval)
+    if wait > 0:
+        StepRun.objects.filter(pk=step_run_id, status__in=[STEP_QUEUED, STEP_RETRYING]).update(
+            lease_expires=timezone.now() + timedelta(seconds=wait) + REQUEUE_AFTER
+        )
+    return wait
 
 
 # --- executing one step --------------------------------------------------------

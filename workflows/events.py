@@ -78,11 +78,19 @@ def _key(event: dict) -> tuple:
     return (event["type"], event["run"], event.get("step"))
 
 
+def default_layer():
+    from channels.layers import get_channel_layer
+
+    return get_channel_layer()
+
+
 class Publisher:
-    def __init__(self):
+    def __init__(self, get_layer=default_layer):
+        self.get_layer = get_layer
         self._pending: OrderedDict[tuple, dict] = OrderedDict()
         self._lock = threading.Lock()
         self._wake = threading.Event()
+        self._closed = threading.Event()
         self._thread = None
         self.dropped = 0
         self.sent = 0
@@ -113,30 +121,51 @@ class Publisher:
             self._wake.clear()
         return events
 
+    def _put_back(self, events: list[dict]) -> None:
+        """Unsent events wait for the next try, unless a newer state of the same entity came in."""
+        with self._lock:
+            for event in events:
+                self._pending.setdefault(_key(event), event)
+            while len(self._pending) > MAX_BUFFERED:
+                self._pending.popitem(last=False)
+                self.dropped += 1
+        self._wake.set()
+
     def _run(self) -> None:
+        # One loop for the thread's life: the layer keeps its connections in it.
         loop = asyncio.new_event_loop()
+        try:
+            self._publish_until_closed(loop)
+        finally:
+            loop.close()
+
+    def _publish_until_closed(self, loop) -> None:
         layer = None
         backoff = 0.1
-        while True:
+        while not self._closed.is_set():
             self._wake.wait()
             time.sleep(COALESCE_SECONDS)  # let a burst gather
             events = self._take()
-            if not events:
+            if not events or self._closed.is_set():
                 continue
             try:
                 if layer is None:
-                    from channels.layers import get_channel_layer
-
-                    layer = get_channel_layer()
+                    layer = self.get_layer()
                 if layer is not None:
                     loop.run_until_complete(_send_all(layer, events))
                 self.sent += len(events)
                 backoff = 0.1
             except Exception:
                 log.warning("publishing %d events failed; retrying in %.1f s", len(events), backoff, exc_info=True)
-                time.sleep(backoff)
+                self._put_back(events)
+                self._closed.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
                 layer = None
+
+    def close(self) -> None:
+        """Stop the publisher thread (tests' throwaway publishers)."""
+        self._closed.set()
+        self._wake.set()
 
     def flush(self, timeout: float = 2.0) -> None:
         """Wait until the buffer is empty (tests)."""

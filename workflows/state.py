@@ -35,6 +35,7 @@ class MemoryRunState:
         self._counters: dict[int, dict[str, int]] = {}
         self._done: dict[int, set[str]] = {}
         self._locks: dict[str, float] = {}
+        self._slots: dict[str, float] = {}
         self._mutex = threading.Lock()
 
     def ping(self) -> None:
@@ -74,6 +75,15 @@ class MemoryRunState:
         with self._mutex:
             self._counters.clear()
             self._done.clear()
+            self._slots.clear()
+
+    def reserve_slot(self, key: str, interval: float) -> float:
+        """Reserve the next free slot `interval` seconds after the last one; seconds until it."""
+        with self._mutex:
+            now = time.monotonic()
+            start = max(self._slots.get(key, 0.0), now)
+            self._slots[key] = start + interval
+            return start - now
 
     @contextmanager
     def lock(self, name: str, ttl: float):
@@ -111,6 +121,21 @@ return 0
 """
 
 
+# Rate limits as evenly spaced slots: each caller reserves the next free
+# slot and is told how long to wait for it, so waiting steps don't stampede.
+# Redis's clock serves every worker; the answer is a string because Redis
+# truncates Lua numbers to integers.
+RESERVE_SLOT_LUA = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local interval = tonumber(ARGV[1])
+local start = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now)
+local expire_ms = math.ceil((start + interval - now) * 1000) + 1000
+redis.call('SET', KEYS[1], string.format('%.6f', start + interval), 'PX', expire_ms)
+return string.format('%.6f', start - now)
+"""
+
+
 class RedisRunState:
     """Distributed mode: one pooled client per process, Sentinel-aware."""
 
@@ -118,6 +143,7 @@ class RedisRunState:
         self.client = client
         self._finish_step = client.register_script(FINISH_STEP_LUA)
         self._release = client.register_script(RELEASE_LOCK_LUA)
+        self._reserve_slot = client.register_script(RESERVE_SLOT_LUA)
 
     @staticmethod
     def keys(run_id: int) -> tuple[str, str]:
@@ -160,6 +186,9 @@ class RedisRunState:
 
     def flush(self) -> None:
         self._call(self.client.flushdb)
+
+    def reserve_slot(self, key: str, interval: float) -> float:
+        return float(self._call(self._reserve_slot, keys=[f"oaweb:{key}"], args=[f"{interval:.6f}"]))
 
     @contextmanager
     def lock(self, name: str, ttl: float):

@@ -8,7 +8,20 @@ from workflows.heartbeat import ensure_maintenance_thread
 
 
 @shared_task(name="oaweb.execute_step", bind=True, ignore_result=True, acks_late=True, reject_on_worker_lost=True)
-def execute_step(self, step_run_id: int, delay: float = 0.0) -> None:
+def execute_step(self, step_run_id: int, delay: float = 0.0, component: str = "", slot: bool = False) -> None:
+    if component and not slot:
+        wait = engine.rate_limit_wait(step_run_id, component)
+        if wait > 0:
+            # Come back at the reserved slot, on the queue and priority this came with.
+            delivery = self.request.delivery_info or {}
+            self.apply_async(
+                args=[step_run_id],
+                kwargs={"delay": delay, "component": component, "slot": True},
+                countdown=wait,
+                queue=delivery.get("routing_key"),
+                priority=delivery.get("priority"),
+            )
+            return
     engine.execute_step(step_run_id, task_id=self.request.id or "", delay=delay)
 
 
