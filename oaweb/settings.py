@@ -41,6 +41,10 @@ INSTALLED_APPS = [
     "registry",
     "channels",
     "django_celery_results",
+    "django_celery_beat",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI / ReDoc files served locally: no CDN
 ]
 
 MIDDLEWARE = [
@@ -150,6 +154,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 # --- oaweb -----------------------------------------------------------------
 OAWEB_COMPONENT_MODULES = env_list("OAWEB_COMPONENT_MODULES")
