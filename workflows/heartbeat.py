@@ -2,7 +2,7 @@
 
 The heartbeat renews the lease of every step this process is running and
 tells a step to stop (context.stop) when its run was cancelled or the step
-was taken over. The reaper (engine.reap, one process at a time through a
+was taken over. The reaper (recovery.reap, one process at a time through a
 lock) re-queues steps whose lease ran out: their worker died. Together they
 bring a SIGKILLed worker's step back within LEASE + REAPER seconds instead
 of the broker's one-hour visibility timeout.
@@ -65,7 +65,7 @@ def renew_leases() -> None:
 
 
 def maintenance_loop(stop: threading.Event) -> None:
-    from workflows.engine import reap
+    from workflows.recovery import reap
 
     last_reap = 0.0
     while not stop.wait(settings.OAWEB_HEARTBEAT_SECONDS):

@@ -5,7 +5,7 @@ memory (embedded). The database stays the truth; this store only answers
 "which children became ready when this step finished" in O(children)
 instead of re-reading every parent's row. When a run's state is missing
 (Redis flushed or restarted), `finish_step` answers None and the engine
-rebuilds it from the StepRun rows (engine.rebuild_run_state).
+rebuilds it from the StepRun rows (recovery.rebuild_run_state).
 
 A child is enqueued only after a conditional UPDATE pending -> queued, so
 even a store that answered twice could not start a step twice.

@@ -3,14 +3,14 @@
 from celery import shared_task
 from celery.signals import worker_ready
 
-from workflows import engine
+from workflows import steps
 from workflows.heartbeat import ensure_maintenance_thread
 
 
 @shared_task(name="oaweb.execute_step", bind=True, ignore_result=True, acks_late=True, reject_on_worker_lost=True)
 def execute_step(self, step_run_id: int, delay: float = 0.0, component: str = "", slot: bool = False) -> None:
     if component and not slot:
-        wait = engine.rate_limit_wait(step_run_id, component)
+        wait = steps.rate_limit_wait(step_run_id, component)
         if wait > 0:
             # Come back at the reserved slot, on the queue and priority this came with.
             delivery = self.request.delivery_info or {}
@@ -22,7 +22,7 @@ def execute_step(self, step_run_id: int, delay: float = 0.0, component: str = ""
                 priority=delivery.get("priority"),
             )
             return
-    engine.execute_step(step_run_id, task_id=self.request.id or "", delay=delay)
+    steps.execute_step(step_run_id, task_id=self.request.id or "", delay=delay)
 
 
 @worker_ready.connect

@@ -1,0 +1,372 @@
+"""Executing one step: claim it, resolve its inputs, call its component, record, advance.
+
+Called by the Celery task (workflows/tasks.py). Every write is conditional on
+this attempt still holding the step, so a duplicate or late delivery is
+harmless; see engine.py for the statuses and recovery.py for lost workers.
+"""
+
+import json
+import logging
+import threading
+from datetime import timedelta
+
+import fastjsonschema
+from django.conf import settings
+from django.db import connections, transaction
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from registry import lookup
+from registry.catalog import get_callable
+from registry.context import StepContext
+from workflows import events
+from workflows.conditions import ConditionError, evaluate_condition
+from workflows.engine import (
+    REQUEUE_AFTER,
+    compiled,
+    enqueue_ready,
+    maybe_finish_run,
+    plan_of,
+    send_steps,
+    skip_descendants,
+)
+from workflows.graph import Plan
+from workflows.models import (
+    ATTEMPT_CANCELLED,
+    ATTEMPT_FAILED,
+    ATTEMPT_RUNNING,
+    ATTEMPT_SUCCEEDED,
+    RUN_PENDING,
+    RUN_RUNNING,
+    STEP_FAILED,
+    STEP_QUEUED,
+    STEP_RETRYING,
+    STEP_RUNNING,
+    STEP_SKIPPED,
+    STEP_SUCCEEDED,
+    Run,
+    StepAttempt,
+    StepRun,
+)
+from workflows.recovery import rebuild_run_state
+from workflows.references import ReferenceError, resolve
+from workflows.retry import RetryPolicy, retry_delay
+from workflows.state import get_store
+
+log = logging.getLogger(__name__)
+
+
+class StepFailure(Exception):
+    """A step's attempt failed; `retryable` is False when trying again can't help."""
+
+    def __init__(self, message: str, retryable: bool = True):
+        super().__init__(message)
+        self.retryable = retryable
+
+
+_output_validators: dict[tuple[str, str], object] = {}
+
+
+def output_validator(info):
+    key = (info.name, info.version)
+    validator = _output_validators.get(key)
+    if validator is None:
+        validator = fastjsonschema.compile(info.output_schema or {})
+        _output_validators[key] = validator
+    return validator
+
+
+# --- rate limits ---------------------------------------------------------------
+
+RATE_UNITS = {"s": 1, "m": 60, "h": 3600}
+
+
+def rate_interval(rate_limit: str) -> float | None:
+    """Seconds between two calls for a Celery-style limit: "10/s", "100/m", "5/h", or "2" (per second)."""
+    count, _, unit = rate_limit.strip().partition("/")
+    try:
+        per_unit = float(count)
+    except ValueError:
+        return None
+    if per_unit <= 0 or (unit or "s") not in RATE_UNITS:
+        return None
+    return RATE_UNITS[unit or "s"] / per_unit
+
+
+def rate_limit_wait(step_run_id: int, component: str) -> float:
+    """Reserve this step's slot under its component's rate limit; seconds to wait for it (0: go).
+
+    Limits hold across every worker (the slots live in the run-state store).
+    A waiting step's deadline moves past its slot, so the reaper leaves it be.
+    """
+    info = lookup.get(component)
+    interval = rate_interval(info.rate_limit) if info and info.rate_limit else None
+    if interval is None:
+        return 0.0
+    wait = get_store().reserve_slot(f"rate:{component}", interval)
+    if wait > 0:
+        StepRun.objects.filter(pk=step_run_id, status__in=[STEP_QUEUED, STEP_RETRYING]).update(
+            lease_expires=timezone.now() + timedelta(seconds=wait) + REQUEUE_AFTER
+        )
+    return wait
+
+
+# --- executing one step --------------------------------------------------------
+
+
+def worker_name() -> str:
+    import os
+    import socket
+
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def claim(step_run_id: int, worker: str, task_id: str, delay: float) -> tuple[StepRun, StepAttempt] | None:
+    """Take the step for this delivery, in one transaction: the step, the run, the attempt row.
+
+    None when another delivery holds it or it no longer waits (cancelled, finished).
+    """
+    now = timezone.now()
+    claimable = Q(status__in=[STEP_QUEUED, STEP_RETRYING]) | Q(status=STEP_RUNNING, lease_expires__lt=now)
+    with transaction.atomic():
+        if not StepRun.objects.filter(claimable, pk=step_run_id).update(
+            status=STEP_RUNNING,
+            attempt=F("attempt") + 1,
+            worker=worker,
+            task_id=task_id,
+            started=Coalesce(F("started"), Value(now)),
+            lease_expires=now + timedelta(seconds=settings.OAWEB_LEASE_SECONDS),
+        ):
+            return None
+        step_run = (
+            StepRun.objects.select_related("run")
+            .annotate(version_hash=F("run__version__content_hash"))
+            .get(pk=step_run_id)
+        )
+        run = step_run.run
+        if run.status == RUN_PENDING and Run.objects.filter(pk=run.pk, status=RUN_PENDING).update(
+            status=RUN_RUNNING, started=now
+        ):
+            run.status, run.started = RUN_RUNNING, now
+            events.run_changed(run)
+        attempt = StepAttempt.objects.create(
+            step_run=step_run, number=step_run.attempt, worker=worker, started=now, delay=delay
+        )
+    return step_run, attempt
+
+
+def execute_step(step_run_id: int, task_id: str = "", delay: float = 0.0) -> None:
+    """Run one step if this delivery wins the claim; record and advance."""
+    from workflows.heartbeat import running_steps
+
+    claimed = claim(step_run_id, worker_name(), task_id, delay)
+    if claimed is None:
+        return  # a duplicate delivery, a cancelled run or a finished step
+    step_run, attempt = claimed
+    events.step_changed(step_run)
+    plan = compiled(step_run.run.version_id, step_run.version_hash).plan
+    step = plan.steps[step_run.step_id]
+    context = StepContext(run_id=step_run.run_id, step_id=step_run.step_id, attempt=step_run.attempt)
+    running_steps.add(step_run.pk, step_run.attempt, context)
+    try:
+        outcome = _attempt(step_run, step, plan, context)
+    except StepFailure as failure:
+        record_failure(step_run, attempt, step, str(failure), failure.retryable)
+    else:
+        if outcome is SKIP:
+            record_skip(step_run, attempt, plan)
+        else:
+            record_success(step_run, attempt, plan, outcome)
+    finally:
+        running_steps.remove(step_run.pk)
+
+
+SKIP = object()
+
+
+def _attempt(step_run: StepRun, step: dict, plan: Plan, context: StepContext):
+    """Resolve inputs, check `when`, call the component. Returns outputs or SKIP.
+
+    The resolved inputs are left on `step_run.inputs`; the final update stores them.
+    """
+    run = step_run.run
+    parents = plan.parents[step_run.step_id]
+    upstream = (
+        dict(StepRun.objects.filter(run_id=run.pk, step_id__in=parents).values_list("step_id", "outputs"))
+        if parents
+        else {}
+    )
+    if step.get("when"):
+        try:
+            if not evaluate_condition(step["when"], run.inputs, upstream):
+                return SKIP
+        except (ConditionError, ReferenceError) as exc:
+            raise StepFailure(f"when: {exc}", retryable=False) from exc
+    try:
+        step_run.inputs = resolve(step.get("inputs", {}), run.inputs, upstream)
+    except ReferenceError as exc:
+        raise StepFailure(f"inputs: {exc}", retryable=False) from exc
+    info = lookup.get(step_run.component)
+    if info is None or not info.enabled:
+        raise StepFailure(f"component {step_run.component} is unknown or disabled", retryable=False)
+    timeout = step.get("timeout") or info.timeout or settings.OAWEB_STEP_TIMEOUT
+    function = get_callable(info.name, info.version, info.entrypoint, info.is_class)
+    result = call_with_timeout(function, step_run.inputs, context, timeout, wants_context=_wants_context(info))
+    return check_outputs(info, result)
+
+
+def _wants_context(info) -> bool:
+    from registry.catalog import CATALOG
+
+    spec = CATALOG.get(info.name)
+    return bool(spec and spec.wants_context)
+
+
+def call_with_timeout(function, inputs: dict, context: StepContext, timeout: float, wants_context: bool):
+    """Call a component in its own thread and wait at most `timeout` seconds.
+
+    A thread, not a signal, so it works in every pool (threads included). A
+    component that ignores `context.stop` keeps its thread until it returns:
+    Python can't kill a thread; the step has failed and moved on regardless.
+    """
+    box: dict = {}
+    kwargs = {**inputs, "context": context} if wants_context else inputs
+
+    def target():
+        try:
+            box["value"] = function(**kwargs)
+        except BaseException as exc:  # reported as the step's error, never raised in the worker
+            box["error"] = exc
+        finally:
+            connections.close_all()  # this thread's connections only
+
+    thread = threading.Thread(target=target, name=f"step-{context.run_id}-{context.step_id}", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        context.stop.set()
+        raise StepFailure(f"timed out after {timeout:g} s")
+    if context.stop.is_set() and "error" in box:
+        raise StepFailure("stopped: the run was cancelled", retryable=False)
+    if "error" in box:
+        error = box["error"]
+        if isinstance(error, TypeError) and "argument" in str(error):
+            raise StepFailure(f"bad inputs for the component: {error}", retryable=False)
+        raise StepFailure(f"{type(error).__name__}: {error}")
+    return box.get("value")
+
+
+def check_outputs(info, result) -> dict:
+    if result is None:
+        result = {}
+    if not isinstance(result, dict):
+        raise StepFailure(f"component returned {type(result).__name__}, expected an object of outputs")
+    try:
+        encoded = json.dumps(result)
+    except (TypeError, ValueError) as exc:
+        raise StepFailure(f"component returned outputs that are not JSON: {exc}") from exc
+    if len(encoded) > settings.OAWEB_MAX_OUTPUT_BYTES:
+        raise StepFailure(f"outputs are {len(encoded)} bytes, over the limit of {settings.OAWEB_MAX_OUTPUT_BYTES}")
+    try:
+        output_validator(info)(result)
+    except fastjsonschema.JsonSchemaException as exc:
+        raise StepFailure(f"outputs do not match the component's output schema: {exc.message}") from exc
+    return json.loads(encoded)  # what the database will hold: plain JSON
+
+
+# --- recording outcomes --------------------------------------------------------
+
+
+def _mine(step_run: StepRun):
+    """Rows still held by this attempt: a reaped or cancelled step is not ours any more."""
+    return StepRun.objects.filter(pk=step_run.pk, status=STEP_RUNNING, attempt=step_run.attempt)
+
+
+def record_success(step_run: StepRun, attempt: StepAttempt, plan: Plan, outputs: dict) -> None:
+    """Store the outputs and enqueue the children this made ready.
+
+    A child whose only parent is this step is enqueued in the same
+    transaction (chains and fan-outs need no more); a join goes through the
+    run-state store's atomic counter after the commit.
+    """
+    now = timezone.now()
+    children = plan.children[step_run.step_id]
+    only_child_of_this = [child for child in children if len(plan.parents[child]) == 1]
+    joins = [child for child in children if len(plan.parents[child]) > 1]
+    with transaction.atomic():
+        if not _mine(step_run).update(
+            status=STEP_SUCCEEDED, inputs=step_run.inputs, outputs=outputs, error="", finished=now, lease_expires=None
+        ):
+            _close_attempt(attempt, ATTEMPT_CANCELLED, "result discarded: the step was cancelled or taken over")
+            return
+        _close_attempt(attempt, ATTEMPT_SUCCEEDED)
+        enqueued = enqueue_ready(step_run.run_id, only_child_of_this)
+    step_run.status, step_run.outputs, step_run.finished = STEP_SUCCEEDED, outputs, now
+    events.step_changed(step_run)
+    if joins:
+        enqueued += advance_joins(step_run.run_id, step_run.step_id, joins)
+    if not enqueued:
+        # No child started (none, or all skipped because another parent was):
+        # this may have been the run's last step.
+        maybe_finish_run(step_run.run_id)
+
+
+def record_skip(step_run: StepRun, attempt: StepAttempt, plan: Plan) -> None:
+    now = timezone.now()
+    if not _mine(step_run).update(status=STEP_SKIPPED, finished=now, lease_expires=None):
+        _close_attempt(attempt, ATTEMPT_CANCELLED, "result discarded: the step was cancelled or taken over")
+        return
+    _close_attempt(attempt, ATTEMPT_SUCCEEDED, "skipped: `when` was false")
+    step_run.status, step_run.finished = STEP_SKIPPED, now
+    events.step_changed(step_run)
+    skip_descendants(step_run.run, plan, step_run.step_id)
+    maybe_finish_run(step_run.run_id)
+
+
+def record_failure(step_run: StepRun, attempt: StepAttempt, step: dict, error: str, retryable: bool) -> None:
+    now = timezone.now()
+    info = lookup.get(step_run.component)
+    policy = RetryPolicy.from_config(step.get("retry"), info.retry if info else None)
+    if retryable and step_run.attempt < policy.max_attempts:
+        wait = retry_delay(policy, step_run.attempt)
+        deadline = now + timedelta(seconds=wait) + REQUEUE_AFTER
+        if not _mine(step_run).update(
+            status=STEP_RETRYING, inputs=step_run.inputs, error=error, lease_expires=deadline
+        ):
+            _close_attempt(attempt, ATTEMPT_CANCELLED, error)
+            return
+        _close_attempt(attempt, ATTEMPT_FAILED, error)
+        step_run.status, step_run.error = STEP_RETRYING, error
+        send_steps([step_run], countdown=wait, delay=wait)
+        return
+    if not _mine(step_run).update(
+        status=STEP_FAILED, inputs=step_run.inputs, error=error, finished=now, lease_expires=None
+    ):
+        _close_attempt(attempt, ATTEMPT_CANCELLED, error)
+        return
+    _close_attempt(attempt, ATTEMPT_FAILED, error)
+    step_run.status, step_run.error, step_run.finished = STEP_FAILED, error, now
+    events.step_changed(step_run)
+    plan = plan_of(step_run.run)
+    skip_descendants(step_run.run, plan, step_run.step_id)
+    maybe_finish_run(step_run.run_id)
+
+
+def _close_attempt(attempt: StepAttempt, status: str, error: str = "") -> None:
+    StepAttempt.objects.filter(pk=attempt.pk, status=ATTEMPT_RUNNING).update(
+        status=status, error=error, finished=timezone.now()
+    )
+
+
+def advance_joins(run_id: int, step_id: str, joins) -> int:
+    """Count this parent off each join; enqueue the joins it was the last parent of.
+
+    Returns how many steps this call enqueued.
+    """
+    store = get_store()
+    ready = store.finish_step(run_id, step_id, joins)
+    if ready is None:  # the hot state is gone: rebuild it, which also enqueues what is ready
+        rebuild_run_state(run_id)
+        ready = store.finish_step(run_id, step_id, joins) or []
+    return enqueue_ready(run_id, ready)
