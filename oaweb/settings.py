@@ -152,6 +152,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_DISABLE_PREFETCH = not EMBEDDED
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Celery's Django fix-up otherwise closes the database connection before and
+# after every task: a new PostgreSQL connection per step. The step task calls
+# close_old_connections() itself, which keeps CONN_MAX_AGE and health checks.
+CELERY_DB_REUSE_MAX = env_int("OAWEB_DB_REUSE_MAX", 1000, minimum=1)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"

@@ -33,7 +33,6 @@ from workflows import events
 from workflows.graph import Plan, build_plan, descendants
 from workflows.models import (
     ATTEMPT_CANCELLED,
-    ATTEMPT_RUNNING,
     RUN_CANCELLED,
     RUN_FAILED,
     RUN_PENDING,
@@ -345,17 +344,29 @@ def cancel_run(run: Run) -> bool:
             status=RUN_CANCELLED, finished=now, error="cancelled"
         ):
             return False
-        running_tasks = list(
-            StepRun.objects.filter(run_id=run.pk, status=STEP_RUNNING)
-            .exclude(task_id="")
-            .values_list("task_id", flat=True)
-        )
+        # Locked, so no step is claimed between this read and the update below.
+        active = list(StepRun.objects.select_for_update().filter(run_id=run.pk, status__in=ACTIVE_STEP_STATUSES))
+        running = [step for step in active if step.status == STEP_RUNNING]
         StepRun.objects.filter(run_id=run.pk, status__in=ACTIVE_STEP_STATUSES).update(
             status=STEP_CANCELLED, finished=now, lease_expires=None
         )
-        StepAttempt.objects.filter(step_run__run_id=run.pk, status=ATTEMPT_RUNNING).update(
-            status=ATTEMPT_CANCELLED, finished=now, error="cancelled"
+        # A running attempt's row is written by whoever ends it: here, the cancel.
+        StepAttempt.objects.bulk_create(
+            [
+                StepAttempt(
+                    step_run=step,
+                    number=step.attempt,
+                    status=ATTEMPT_CANCELLED,
+                    worker=step.worker,
+                    error="cancelled",
+                    started=step.started or now,
+                    finished=now,
+                )
+                for step in running
+            ],
+            ignore_conflicts=True,
         )
+    running_tasks = [step.task_id for step in running if step.task_id]
     run.status, run.finished = RUN_CANCELLED, now
     # Running components see context.stop through their worker's heartbeat;
     # revoking keeps any redelivery of their tasks from starting them again.

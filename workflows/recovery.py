@@ -113,18 +113,32 @@ def requeue_lost_step(row: StepRun, now) -> None:
     held = StepRun.objects.filter(pk=row.pk, status=STEP_RUNNING, attempt=row.attempt, lease_expires__lt=now)
     if row.attempt >= policy.max_attempts + LOST_ATTEMPTS_ALLOWED:
         if held.update(status=STEP_FAILED, error=lost, finished=now, lease_expires=None):
-            StepAttempt.objects.filter(step_run=row, number=row.attempt).update(
-                status=ATTEMPT_LOST, finished=now, error=lost
-            )
+            record_lost_attempt(row, now, lost)
             skip_descendants(row.run, plan, row.step_id)
             maybe_finish_run(row.run_id)
         return
     if held.update(status=STEP_QUEUED, error=lost, enqueued=now, lease_expires=now + REQUEUE_AFTER):
-        StepAttempt.objects.filter(step_run=row, number=row.attempt).update(
-            status=ATTEMPT_LOST, finished=now, error=lost
-        )
+        record_lost_attempt(row, now, lost)
         log.warning("step %s of run %s: %s; sent again", row.step_id, row.run_id, lost)
         send_steps([row])
+
+
+def record_lost_attempt(row: StepRun, now, error: str) -> None:
+    """The attempt's row, written by the reaper that took the step from its dead worker."""
+    StepAttempt.objects.bulk_create(
+        [
+            StepAttempt(
+                step_run=row,
+                number=row.attempt,
+                status=ATTEMPT_LOST,
+                worker=row.worker,
+                error=error,
+                started=row.started or now,
+                finished=now,
+            )
+        ],
+        ignore_conflicts=True,
+    )
 
 
 def declare_queues(names) -> None:

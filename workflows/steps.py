@@ -12,9 +12,7 @@ from datetime import timedelta
 
 import fastjsonschema
 from django.conf import settings
-from django.db import connections, transaction
-from django.db.models import F, Q, Value
-from django.db.models.functions import Coalesce
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from registry import lookup
@@ -27,15 +25,12 @@ from workflows.engine import (
     compiled,
     enqueue_ready,
     maybe_finish_run,
-    plan_of,
     send_steps,
     skip_descendants,
 )
 from workflows.graph import Plan
 from workflows.models import (
-    ATTEMPT_CANCELLED,
     ATTEMPT_FAILED,
-    ATTEMPT_RUNNING,
     ATTEMPT_SUCCEEDED,
     RUN_PENDING,
     RUN_RUNNING,
@@ -48,6 +43,7 @@ from workflows.models import (
     Run,
     StepAttempt,
     StepRun,
+    WorkflowVersion,
 )
 from workflows.recovery import rebuild_run_state
 from workflows.references import ReferenceError, resolve
@@ -122,48 +118,86 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def claim(step_run_id: int, worker: str, task_id: str, delay: float) -> tuple[StepRun, StepAttempt] | None:
-    """Take the step for this delivery, in one transaction: the step, the run, the attempt row.
+CLAIM_SQL = """
+UPDATE {step} SET status = %s, attempt = attempt + 1, worker = %s, task_id = %s, started = %s, lease_expires = %s
+WHERE id = %s AND (status IN (%s, %s) OR (status = %s AND lease_expires < %s))
+RETURNING id, run_id, step_id, component, attempt, queue, priority,
+    (SELECT inputs FROM {run} WHERE {run}.id = {step}.run_id),
+    (SELECT status FROM {run} WHERE {run}.id = {step}.run_id),
+    (SELECT version_id FROM {run} WHERE {run}.id = {step}.run_id),
+    (SELECT content_hash FROM {version} WHERE {version}.id =
+        (SELECT version_id FROM {run} WHERE {run}.id = {step}.run_id))
+"""
 
-    None when another delivery holds it or it no longer waits (cancelled, finished).
+
+def claim(step_run_id: int, worker: str, task_id: str) -> StepRun | None:
+    """Take the step for this delivery: one statement, which also reads what the step needs of its run.
+
+    None when another delivery holds it or it no longer waits (cancelled,
+    finished). Raw SQL because the ORM can't UPDATE ... RETURNING; SQLite
+    (3.35+) and PostgreSQL both run it. The attempt's row is written when
+    the attempt ends (or by whoever takes the step away: cancel, the reaper).
     """
     now = timezone.now()
-    claimable = Q(status__in=[STEP_QUEUED, STEP_RETRYING]) | Q(status=STEP_RUNNING, lease_expires__lt=now)
-    with transaction.atomic():
-        if not StepRun.objects.filter(claimable, pk=step_run_id).update(
-            status=STEP_RUNNING,
-            attempt=F("attempt") + 1,
-            worker=worker,
-            task_id=task_id,
-            started=Coalesce(F("started"), Value(now)),
-            lease_expires=now + timedelta(seconds=settings.OAWEB_LEASE_SECONDS),
-        ):
-            return None
-        step_run = (
-            StepRun.objects.select_related("run")
-            .annotate(version_hash=F("run__version__content_hash"))
-            .get(pk=step_run_id)
-        )
-        run = step_run.run
-        if run.status == RUN_PENDING and Run.objects.filter(pk=run.pk, status=RUN_PENDING).update(
-            status=RUN_RUNNING, started=now
-        ):
-            run.status, run.started = RUN_RUNNING, now
-            events.run_changed(run)
-        attempt = StepAttempt.objects.create(
-            step_run=step_run, number=step_run.attempt, worker=worker, started=now, delay=delay
-        )
-    return step_run, attempt
+    adapt = connection.ops.adapt_datetimefield_value
+    quote = connection.ops.quote_name
+    sql = CLAIM_SQL.format(
+        step=quote(StepRun._meta.db_table), run=quote(Run._meta.db_table), version=quote(WorkflowVersion._meta.db_table)
+    )
+    params = [
+        STEP_RUNNING,
+        worker,
+        task_id,
+        adapt(now),
+        adapt(now + timedelta(seconds=settings.OAWEB_LEASE_SECONDS)),
+        step_run_id,
+        STEP_QUEUED,
+        STEP_RETRYING,
+        STEP_RUNNING,
+        adapt(now),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    pk, run_id, step_id, component, attempt, queue, priority, inputs, run_status, version_id, version_hash = row
+    run = Run(pk=run_id, inputs=_json(inputs), status=run_status, version_id=version_id)
+    step_run = StepRun(
+        pk=pk,
+        run=run,
+        step_id=step_id,
+        component=component,
+        attempt=attempt,
+        queue=queue,
+        priority=priority,
+        status=STEP_RUNNING,
+        worker=worker,
+        task_id=task_id,
+        started=now,
+    )
+    step_run.version_hash = version_hash
+    if run_status == RUN_PENDING and Run.objects.filter(pk=run_id, status=RUN_PENDING).update(
+        status=RUN_RUNNING, started=now
+    ):
+        run.status, run.started = RUN_RUNNING, now
+        events.run_changed(run)
+    return step_run
+
+
+def _json(value):
+    """A JSON column read through a raw cursor: text on SQLite (and psycopg as Django sets it up)."""
+    return json.loads(value) if isinstance(value, str | bytes) else value
 
 
 def execute_step(step_run_id: int, task_id: str = "", delay: float = 0.0) -> None:
     """Run one step if this delivery wins the claim; record and advance."""
     from workflows.heartbeat import running_steps
 
-    claimed = claim(step_run_id, worker_name(), task_id, delay)
-    if claimed is None:
+    step_run = claim(step_run_id, worker_name(), task_id)
+    if step_run is None:
         return  # a duplicate delivery, a cancelled run or a finished step
-    step_run, attempt = claimed
+    step_run.delay = delay  # the backoff waited before this attempt, for its row
     events.step_changed(step_run)
     plan = compiled(step_run.run.version_id, step_run.version_hash).plan
     step = plan.steps[step_run.step_id]
@@ -172,12 +206,12 @@ def execute_step(step_run_id: int, task_id: str = "", delay: float = 0.0) -> Non
     try:
         outcome = _attempt(step_run, step, plan, context)
     except StepFailure as failure:
-        record_failure(step_run, attempt, step, str(failure), failure.retryable)
+        record_failure(step_run, plan, step, str(failure), failure.retryable)
     else:
         if outcome is SKIP:
-            record_skip(step_run, attempt, plan)
+            record_skip(step_run, plan)
         else:
-            record_success(step_run, attempt, plan, outcome)
+            record_success(step_run, plan, outcome)
     finally:
         running_steps.remove(step_run.pk)
 
@@ -279,12 +313,29 @@ def check_outputs(info, result) -> dict:
 
 
 def _mine(step_run: StepRun):
-    """Rows still held by this attempt: a reaped or cancelled step is not ours any more."""
+    """Rows still held by this attempt: a reaped or cancelled step is not ours any more.
+
+    Whoever took it away wrote the attempt's row (cancelled, lost); when the
+    update through this succeeds, the attempt's row is ours to write.
+    """
     return StepRun.objects.filter(pk=step_run.pk, status=STEP_RUNNING, attempt=step_run.attempt)
 
 
-def record_success(step_run: StepRun, attempt: StepAttempt, plan: Plan, outputs: dict) -> None:
-    """Store the outputs and enqueue the children this made ready.
+def _record_attempt(step_run: StepRun, status: str, finished, error: str = "") -> None:
+    StepAttempt.objects.create(
+        step_run_id=step_run.pk,
+        number=step_run.attempt,
+        status=status,
+        worker=step_run.worker,
+        error=error,
+        started=step_run.started,
+        finished=finished,
+        delay=getattr(step_run, "delay", 0.0),
+    )
+
+
+def record_success(step_run: StepRun, plan: Plan, outputs: dict) -> None:
+    """Store the outputs and the attempt, and enqueue the children this made ready.
 
     A child whose only parent is this step is enqueued in the same
     transaction (chains and fan-outs need no more); a join goes through the
@@ -298,9 +349,8 @@ def record_success(step_run: StepRun, attempt: StepAttempt, plan: Plan, outputs:
         if not _mine(step_run).update(
             status=STEP_SUCCEEDED, inputs=step_run.inputs, outputs=outputs, error="", finished=now, lease_expires=None
         ):
-            _close_attempt(attempt, ATTEMPT_CANCELLED, "result discarded: the step was cancelled or taken over")
             return
-        _close_attempt(attempt, ATTEMPT_SUCCEEDED)
+        _record_attempt(step_run, ATTEMPT_SUCCEEDED, now)
         enqueued = enqueue_ready(step_run.run_id, only_child_of_this)
     step_run.status, step_run.outputs, step_run.finished = STEP_SUCCEEDED, outputs, now
     events.step_changed(step_run)
@@ -312,51 +362,44 @@ def record_success(step_run: StepRun, attempt: StepAttempt, plan: Plan, outputs:
         maybe_finish_run(step_run.run_id)
 
 
-def record_skip(step_run: StepRun, attempt: StepAttempt, plan: Plan) -> None:
+def record_skip(step_run: StepRun, plan: Plan) -> None:
     now = timezone.now()
-    if not _mine(step_run).update(status=STEP_SKIPPED, finished=now, lease_expires=None):
-        _close_attempt(attempt, ATTEMPT_CANCELLED, "result discarded: the step was cancelled or taken over")
-        return
-    _close_attempt(attempt, ATTEMPT_SUCCEEDED, "skipped: `when` was false")
+    with transaction.atomic():
+        if not _mine(step_run).update(status=STEP_SKIPPED, finished=now, lease_expires=None):
+            return
+        _record_attempt(step_run, ATTEMPT_SUCCEEDED, now, "skipped: `when` was false")
     step_run.status, step_run.finished = STEP_SKIPPED, now
     events.step_changed(step_run)
     skip_descendants(step_run.run, plan, step_run.step_id)
     maybe_finish_run(step_run.run_id)
 
 
-def record_failure(step_run: StepRun, attempt: StepAttempt, step: dict, error: str, retryable: bool) -> None:
+def record_failure(step_run: StepRun, plan: Plan, step: dict, error: str, retryable: bool) -> None:
     now = timezone.now()
     info = lookup.get(step_run.component)
     policy = RetryPolicy.from_config(step.get("retry"), info.retry if info else None)
     if retryable and step_run.attempt < policy.max_attempts:
         wait = retry_delay(policy, step_run.attempt)
         deadline = now + timedelta(seconds=wait) + REQUEUE_AFTER
-        if not _mine(step_run).update(
-            status=STEP_RETRYING, inputs=step_run.inputs, error=error, lease_expires=deadline
-        ):
-            _close_attempt(attempt, ATTEMPT_CANCELLED, error)
-            return
-        _close_attempt(attempt, ATTEMPT_FAILED, error)
+        with transaction.atomic():
+            if not _mine(step_run).update(
+                status=STEP_RETRYING, inputs=step_run.inputs, error=error, lease_expires=deadline
+            ):
+                return
+            _record_attempt(step_run, ATTEMPT_FAILED, now, error)
         step_run.status, step_run.error = STEP_RETRYING, error
         send_steps([step_run], countdown=wait, delay=wait)
         return
-    if not _mine(step_run).update(
-        status=STEP_FAILED, inputs=step_run.inputs, error=error, finished=now, lease_expires=None
-    ):
-        _close_attempt(attempt, ATTEMPT_CANCELLED, error)
-        return
-    _close_attempt(attempt, ATTEMPT_FAILED, error)
+    with transaction.atomic():
+        if not _mine(step_run).update(
+            status=STEP_FAILED, inputs=step_run.inputs, error=error, finished=now, lease_expires=None
+        ):
+            return
+        _record_attempt(step_run, ATTEMPT_FAILED, now, error)
     step_run.status, step_run.error, step_run.finished = STEP_FAILED, error, now
     events.step_changed(step_run)
-    plan = plan_of(step_run.run)
     skip_descendants(step_run.run, plan, step_run.step_id)
     maybe_finish_run(step_run.run_id)
-
-
-def _close_attempt(attempt: StepAttempt, status: str, error: str = "") -> None:
-    StepAttempt.objects.filter(pk=attempt.pk, status=ATTEMPT_RUNNING).update(
-        status=status, error=error, finished=timezone.now()
-    )
 
 
 def advance_joins(run_id: int, step_id: str, joins) -> int:

@@ -2,6 +2,7 @@
 
 from celery import shared_task
 from celery.signals import worker_ready
+from django.db import close_old_connections
 
 from workflows import steps
 from workflows.heartbeat import ensure_maintenance_thread
@@ -9,6 +10,9 @@ from workflows.heartbeat import ensure_maintenance_thread
 
 @shared_task(name="oaweb.execute_step", bind=True, ignore_result=True, acks_late=True, reject_on_worker_lost=True)
 def execute_step(self, step_run_id: int, delay: float = 0.0, component: str = "", slot: bool = False) -> None:
+    # Connections are reused across tasks (settings.CELERY_DB_REUSE_MAX); this
+    # drops one that broke or outlived CONN_MAX_AGE, as Django does per request.
+    close_old_connections()
     if component and not slot:
         wait = steps.rate_limit_wait(step_run_id, component)
         if wait > 0:
