@@ -78,7 +78,9 @@ class WorkerPool:
         self.extra_env = extra_env or {}
         self.database_url = database_url or database_url_for_workers()
 
-    def start(self, name: str, queues: str = "default", concurrency: int = 4, pool: str = "threads") -> Worker:
+    def start(
+        self, name: str, queues: str = "default", concurrency: int = 4, pool: str = "threads", beat: bool = False
+    ) -> Worker:
         env = {
             **os.environ,
             "DATABASE_URL": self.database_url,
@@ -101,6 +103,8 @@ class WorkerPool:
                 f"--pool={pool}",
                 f"--hostname={name}-%h",
                 "--loglevel=INFO",
+                # Celery beat inside this worker: schedules fire from the test database.
+                *(["--beat"] if beat else []),
             ],
             cwd=ROOT,
             env=env,

@@ -242,3 +242,106 @@ class StepAttemptAdmin(ReadOnlyAdmin):
     search_fields = ["step_run__step_id", "worker", "error"]
     raw_id_fields = ["step_run"]
     show_full_result_count = False
+
+
+# --- schedules and webhook triggers (workflows/triggers.py) ------------------------
+
+from workflows.triggers import Schedule, WebhookTrigger  # noqa: E402
+
+
+@admin.register(Schedule)
+class ScheduleAdmin(admin.ModelAdmin):
+    list_display = ["name", "workflow", "cron", "timezone", "enabled", "last_fired", "last_run", "short_error"]
+    list_filter = ["enabled", ("workflow__team", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["workflow", "last_run"]
+    search_fields = ["name", "workflow__slug", "cron"]
+    raw_id_fields = ["workflow"]
+    fields = [
+        "workflow",
+        "name",
+        "cron",
+        "timezone",
+        "inputs",
+        "enabled",
+        "created_by",
+        "created",
+        "last_fired",
+        "last_run",
+        "last_error",
+        "periodic_task",
+    ]
+    readonly_fields = ["created_by", "created", "last_fired", "last_run", "last_error", "periodic_task"]
+    actions = ["enable", "disable", "fire_now"]
+
+    # The beat entry is written here explicitly, as in the API (no post_save receiver).
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        obj.save()
+        obj.sync()
+
+    def delete_model(self, request, obj):
+        obj.delete()
+
+    def delete_queryset(self, request, queryset):
+        for schedule in queryset:
+            schedule.delete()  # each one removes its beat entry
+
+    def _set_enabled(self, request, queryset, enabled: bool):
+        for schedule in queryset.select_related("workflow"):
+            Schedule.objects.filter(pk=schedule.pk).update(enabled=enabled)
+            schedule.enabled = enabled
+            schedule.sync()
+        self.message_user(request, f"{queryset.count()} schedule(s) {'enabled' if enabled else 'disabled'}.")
+
+    @admin.action(description="Enable the selected schedules")
+    def enable(self, request, queryset):
+        self._set_enabled(request, queryset, True)
+
+    @admin.action(description="Disable the selected schedules")
+    def disable(self, request, queryset):
+        self._set_enabled(request, queryset, False)
+
+    @admin.action(description="Fire the selected schedules now")
+    def fire_now(self, request, queryset):
+        for schedule in queryset.select_related("workflow", "created_by"):
+            run = schedule.fire()
+            if run is None:
+                schedule.refresh_from_db()
+                self.message_user(request, f"{schedule.name}: {schedule.last_error or 'disabled'}", messages.WARNING)
+            else:
+                self.message_user(request, f"{schedule.name}: run {run.pk} started")
+
+    @admin.display(description="last error")
+    def short_error(self, obj):
+        return (obj.last_error[:80] + "…") if len(obj.last_error) > 80 else obj.last_error
+
+
+@admin.register(WebhookTrigger)
+class WebhookTriggerAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "workflow", "name", "enabled", "created", "rotated", "last_used"]
+    list_filter = ["enabled", ("workflow__team", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["workflow"]
+    search_fields = ["name", "workflow__slug", "token_prefix"]
+    raw_id_fields = ["workflow"]
+    fields = ["workflow", "name", "enabled", "token_prefix", "created_by", "created", "rotated", "last_used"]
+    readonly_fields = ["token_prefix", "created_by", "created", "rotated", "last_used"]
+    actions = ["rotate_tokens"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.save()
+            return
+        obj.created_by = request.user
+        token = obj.set_token()
+        obj.save()
+        self._show_token(request, obj, token)
+
+    def _show_token(self, request, obj, token):
+        url = request.build_absolute_uri(obj.url_path(token))
+        self.message_user(request, f"{obj}: POST to {url} — copy it now, it is not shown again.", messages.WARNING)
+
+    @admin.action(description="Rotate the tokens of the selected webhooks (the old ones stop working)")
+    def rotate_tokens(self, request, queryset):
+        for trigger in queryset.select_related("workflow"):
+            self._show_token(request, trigger, trigger.rotate())

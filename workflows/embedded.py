@@ -1,4 +1,4 @@
-"""Embedded mode: a Celery worker inside the web (or CLI) process.
+"""Embedded mode: a Celery worker (and, in the web process, beat) inside this process.
 
 With no REDIS_URL the broker is kombu's in-memory transport, which only
 reaches consumers in the same process; this starts one worker (a pool of
@@ -55,3 +55,24 @@ def ensure_embedded_worker():
             ensure_maintenance_thread()
             _worker = worker
     return _worker
+
+
+_beat = None
+
+
+def ensure_embedded_beat():
+    """Run Celery beat (the schedules) in a thread of this process: the web server's, once.
+
+    Only the web process calls it (oaweb/asgi.py): a CLI process running a
+    workflow in embedded mode must not fire schedules too.
+    """
+    global _beat
+    with _lock:
+        if _beat is None:
+            from celery.beat import EmbeddedService
+
+            from oaweb.celery import app
+
+            _beat = EmbeddedService(app, thread=True, scheduler_cls=settings.CELERY_BEAT_SCHEDULER)
+            _beat.start()
+    return _beat

@@ -243,6 +243,7 @@ class StepRun(models.Model):
     worker = models.CharField(max_length=200, blank=True)
     task_id = models.CharField(max_length=64, blank=True)
     enqueued = models.DateTimeField(null=True, blank=True)
+    # When the current (latest) attempt started; each attempt's row keeps its own.
     started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
     # Renewed by the running worker's heartbeat; past it, the reaper puts the
@@ -298,3 +299,6 @@ def get_run_for(user, run_id: int) -> Run:
         return Run.objects.visible_to(user).select_related("workflow", "version").get(pk=run_id)
     except (Run.DoesNotExist, ValueError):
         raise Http404("no such run") from None
+
+
+from workflows.triggers import Schedule, WebhookTrigger  # noqa: E402,F401

@@ -1,10 +1,10 @@
-"""Celery tasks: thin wrappers over the engine (workflows/engine.py)."""
+"""Celery tasks: thin wrappers over the engine (steps.py), plus the schedules' task (schedules.py)."""
 
 from celery import shared_task
 from celery.signals import worker_ready
 from django.db import close_old_connections
 
-from workflows import steps
+from workflows import schedules, steps  # noqa: F401  (schedules: the task beat fires)
 from workflows.heartbeat import ensure_maintenance_thread
 
 

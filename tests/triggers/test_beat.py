@@ -1,0 +1,44 @@
+"""A schedule fires a run through a real Celery beat and a real worker (distributed mode)."""
+
+import time
+
+import pytest
+
+from tests.triggers.helpers import make_schedule
+from workflows.engine import wait_for_run
+from workflows.models import Run
+
+pytestmark = [pytest.mark.distributed, pytest.mark.slow]
+
+# "* * * * *" fires at the next minute boundary: up to 60 s, plus beat's start and its 5 s loop.
+FIRST_FIRING_TIMEOUT = 75
+
+
+def wait_for_scheduled_run(workflow, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = Run.objects.filter(workflow=workflow, trigger="schedule").first()
+        if run:
+            return run
+        time.sleep(0.5)
+    return None
+
+
+def test_a_every_minute_schedule_fires_a_run_through_beat_and_a_worker(workers, worker_processes, make_workflow, owner):
+    workflow = make_workflow()
+    schedule = make_schedule(workflow, owner, name="every minute", cron="* * * * *", inputs={"greeting": "tick"})
+    # Beat only: its own queue has no steps; the scheduled task goes to `default`,
+    # which the session's general worker consumes.
+    beat = worker_processes.start("beat", queues="beat-only", concurrency=1, beat=True)
+    try:
+        run = wait_for_scheduled_run(workflow, FIRST_FIRING_TIMEOUT)
+        assert run is not None, "no scheduled run:\n" + "\n".join(beat.output)
+        run = wait_for_run(run, timeout=60)
+    finally:
+        worker_processes.stop("beat")
+
+    assert run.status == "succeeded", run.error
+    assert run.inputs == {"greeting": "tick"}
+    assert run.outputs == {"value": "tick"}
+    schedule.refresh_from_db()
+    assert schedule.last_run_id == run.pk

@@ -1,0 +1,245 @@
+"""What starts a run without a person: cron schedules and webhook triggers.
+
+Both belong to a workflow, so ownership follows it: a user manages the
+schedules and webhooks of their teams' workflows; staff manage all.
+
+A Schedule is fired by Celery beat through a django-celery-beat PeriodicTask
+that `sync()` writes explicitly (no post_save receiver); workflows/schedules.py
+holds that I/O and the task. A WebhookTrigger keeps only the sha256 of its
+token: the token itself is shown once, when created or rotated.
+"""
+
+import hashlib
+import secrets
+import zoneinfo
+
+from celery.schedules import crontab
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.http import Http404
+
+from workflows.validation import validate_inputs
+
+TOKEN_PREFIX = "owh_"
+# Enough of the token to tell triggers apart in lists; far too little to guess the rest.
+TOKEN_DISPLAY_CHARS = 12
+
+
+def visible_to(queryset, user):
+    """The rows of `queryset` (schedules or webhooks) whose workflow `user` may see."""
+    if not user.is_authenticated or not user.is_active:
+        return queryset.none()
+    if user.is_staff:
+        return queryset
+    return queryset.filter(workflow__team__members=user)
+
+
+class TriggerQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        return visible_to(self, user)
+
+
+# --- cron ----------------------------------------------------------------------
+
+
+def split_cron(expression: str) -> dict:
+    """The five fields of a cron expression, named as django-celery-beat names them.
+
+    Raises ValidationError naming the problem. Checked twice on purpose: by
+    python-crontab as django-celery-beat's own CrontabSchedule validators do,
+    and by Celery's crontab, which is what beat evaluates.
+    """
+    from django_celery_beat.validators import crontab_validator
+
+    fields = (expression or "").split()
+    if len(fields) != 5:
+        raise ValidationError(
+            f"a cron expression has 5 fields (minute hour day-of-month month day-of-week), not {len(fields)}",
+            code="cron",
+        )
+    try:
+        crontab_validator(" ".join(fields))
+    except ValidationError as exc:
+        raise ValidationError(f"invalid cron expression: {'; '.join(exc.messages)}", code="cron") from None
+    minute, hour, day_of_month, month_of_year, day_of_week = fields
+    named = {
+        "minute": minute,
+        "hour": hour,
+        "day_of_month": day_of_month,
+        "month_of_year": month_of_year,
+        "day_of_week": day_of_week,
+    }
+    try:
+        crontab(**named)
+    except (ValueError, TypeError) as exc:
+        raise ValidationError(f"invalid cron expression: {exc}", code="cron") from None
+    return named
+
+
+def validate_cron(expression: str) -> None:
+    split_cron(expression)
+
+
+def validate_timezone(name: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        message = f"unknown time zone `{name}` (use an IANA name such as Europe/Paris)"
+        raise ValidationError(message, code="timezone") from None
+
+
+# --- schedules -------------------------------------------------------------------
+
+
+class Schedule(models.Model):
+    workflow = models.ForeignKey("workflows.Workflow", on_delete=models.CASCADE, related_name="schedules")
+    name = models.CharField(max_length=200)
+    cron = models.CharField(
+        max_length=200,
+        validators=[validate_cron],
+        help_text="5 fields: minute hour day-of-month month day-of-week, e.g. `*/15 * * * *`",
+    )
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    inputs = models.JSONField(default=dict, blank=True)
+    enabled = models.BooleanField(default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+    # Written by the firing task with an UPDATE, never by save(): a firing must
+    # not re-validate inputs against a version that may have changed since.
+    last_fired = models.DateTimeField(null=True, blank=True)
+    last_run = models.ForeignKey("workflows.Run", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    last_error = models.TextField(blank=True)
+    # The beat entry; written only by sync() (workflows/schedules.py).
+    periodic_task = models.OneToOneField(
+        "django_celery_beat.PeriodicTask", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = TriggerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["workflow", "name", "id"]
+        constraints = [models.UniqueConstraint(fields=["workflow", "name"], name="unique_schedule_name")]
+
+    def __str__(self):
+        return f"{self.name} ({self.cron}) of {self.workflow_id}"
+
+    def save(self, *args, **kwargs):
+        # A schedule that cannot run must never be stored: beat would fire it forever.
+        self.full_clean()
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        super().clean()
+        if not isinstance(self.inputs, dict):
+            raise ValidationError({"inputs": "inputs must be a JSON object"})
+        if self.workflow_id is None:
+            return  # the missing workflow is reported by the field's own validation
+        version = self.workflow.latest_version()
+        if version is None:
+            raise ValidationError({"workflow": "the workflow has no version to run"})
+        _, issues = validate_inputs(version.definition, self.inputs)
+        if issues:
+            raise ValidationError(
+                {"inputs": [f"{issue['path'] or '/'}: {issue['message']}" for issue in issues]}, code="inputs"
+            )
+
+    def sync(self):
+        """Create, update or disable this schedule's beat entry to match it."""
+        from workflows.schedules import sync_schedule
+
+        return sync_schedule(self)
+
+    def delete(self, *args, **kwargs):
+        from workflows.schedules import remove_periodic_task
+
+        remove_periodic_task(self)
+        return super().delete(*args, **kwargs)
+
+    def fire(self):
+        """Start a run of the workflow's latest version now; see schedules.fire_schedule."""
+        from workflows.schedules import fire_schedule
+
+        return fire_schedule(self)
+
+
+def get_schedule_for(user, schedule_id) -> Schedule:
+    try:
+        return Schedule.objects.visible_to(user).select_related("workflow").get(pk=schedule_id)
+    except (Schedule.DoesNotExist, ValueError, TypeError):
+        raise Http404("no such schedule") from None
+
+
+# --- webhooks --------------------------------------------------------------------
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+class WebhookTrigger(models.Model):
+    workflow = models.ForeignKey("workflows.Workflow", on_delete=models.CASCADE, related_name="webhooks")
+    name = models.CharField(max_length=200, blank=True)
+    # The token is a bearer secret in the URL: only its hash is kept, looked up
+    # by the webhook view on every call (hence unique, which also indexes it).
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    token_prefix = models.CharField(max_length=TOKEN_DISPLAY_CHARS, editable=False)
+    enabled = models.BooleanField(default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created = models.DateTimeField(auto_now_add=True)
+    rotated = models.DateTimeField(null=True, blank=True)
+    last_used = models.DateTimeField(null=True, blank=True)
+
+    objects = TriggerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["workflow", "-created", "-id"]
+
+    def __str__(self):
+        return f"webhook {self.token_prefix}… of {self.workflow_id}"
+
+    def set_token(self) -> str:
+        """Give this trigger a fresh token (not saved); returns it: the only time it is visible."""
+        token = new_token()
+        self.token_hash = hash_token(token)
+        self.token_prefix = token[:TOKEN_DISPLAY_CHARS]
+        return token
+
+    @classmethod
+    def create(cls, workflow, user=None, name: str = "", enabled: bool = True) -> tuple["WebhookTrigger", str]:
+        """A new trigger and its token (shown once)."""
+        trigger = cls(workflow=workflow, name=name, enabled=enabled, created_by=user)
+        token = trigger.set_token()
+        trigger.save()
+        return trigger, token
+
+    def rotate(self) -> str:
+        """Replace the token; the old one stops working at once. Returns the new token."""
+        from django.utils import timezone
+
+        token = self.set_token()
+        self.rotated = timezone.now()
+        self.save(update_fields=["token_hash", "token_prefix", "rotated"])
+        return token
+
+    @classmethod
+    def for_token(cls, token: str) -> "WebhookTrigger | None":
+        """The enabled trigger holding `token`, or None (unknown, disabled: the caller can't tell)."""
+        if not token or not token.startswith(TOKEN_PREFIX):
+            return None
+        return cls.objects.select_related("workflow").filter(token_hash=hash_token(token), enabled=True).first()
+
+    def url_path(self, token: str) -> str:
+        return f"/hooks/{token}/"
+
+
+def get_webhook_for(user, webhook_id) -> WebhookTrigger:
+    try:
+        return WebhookTrigger.objects.visible_to(user).select_related("workflow").get(pk=webhook_id)
+    except (WebhookTrigger.DoesNotExist, ValueError, TypeError):
+        raise Http404("no such webhook") from None
