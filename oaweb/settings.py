@@ -203,3 +203,41 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# --- REST API ----------------------------------------------------------------
+OAWEB_API_MAX_BODY_BYTES = env_int("OAWEB_API_MAX_BODY_BYTES", 2 * 1024 * 1024, minimum=1024)
+# Django's own cap on request bodies, just above ours so ours answers first (413).
+DATA_UPLOAD_MAX_MEMORY_SIZE = OAWEB_API_MAX_BODY_BYTES + 1024
+OAWEB_WEBHOOK_MAX_MISSES = env_int("OAWEB_WEBHOOK_MAX_MISSES", 20, minimum=1)
+OAWEB_WEBHOOK_MISS_WINDOW = env_int("OAWEB_WEBHOOK_MISS_WINDOW", 60, minimum=1)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "workflows.api.auth.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["workflows.api.throttles.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api": env_str("OAWEB_API_RATE", "1200/min")},
+    "DEFAULT_PARSER_CLASSES": ["workflows.api.errors.StrictJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PAGINATION_CLASS": "workflows.api.errors.Pagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "workflows.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "oaweb API",
+    "DESCRIPTION": "Author, run and monitor workflows. See docs/api.md for examples.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Served from the drf-spectacular-sidecar package: no CDN at run time.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "RunStatusEnum": "workflows.models.RUN_STATUSES",
+        "StepStatusEnum": "workflows.models.STEP_STATUSES",
+        "AttemptStatusEnum": "workflows.models.ATTEMPT_STATUSES",
+    },
+}

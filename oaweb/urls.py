@@ -6,5 +6,6 @@ urlpatterns = [
     # Until the dashboard lands, the admin is the way in.
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("workflows.api.urls")),
     path("hooks/", include("workflows.webhooks")),
 ]

@@ -301,4 +301,5 @@ def get_run_for(user, run_id: int) -> Run:
         raise Http404("no such run") from None
 
 
+from workflows.tokens import ApiToken  # noqa: E402,F401
 from workflows.triggers import Schedule, WebhookTrigger  # noqa: E402,F401

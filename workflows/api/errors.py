@@ -1,0 +1,108 @@
+"""Errors as `{"detail": ..., "code": ...}`, request bodies parsed defensively, bounded pages.
+
+Every refusal is a 4xx naming the problem: too large (413), not JSON, not
+UTF-8, nested too deep (400). Nothing a client sends should reach a 500.
+"""
+
+import json
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from rest_framework import exceptions, status
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.parsers import BaseParser
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from workflows.validation import nesting_exceeds
+
+MAX_OFFSET = 1_000_000_000
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "the request body is too large"
+    default_code = "too_large"
+
+
+class ServiceUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "a service oaweb needs is unreachable"
+    default_code = "unavailable"
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "conflict"
+    default_code = "conflict"
+
+
+class StrictJSONParser(BaseParser):
+    """JSON only, within OAWEB_API_MAX_BODY_BYTES, UTF-8, and nested no deeper than definitions may be."""
+
+    media_type = "application/json"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        limit = settings.OAWEB_API_MAX_BODY_BYTES
+        request = (parser_context or {}).get("request")
+        declared = request.META.get("CONTENT_LENGTH") if request is not None else None
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise PayloadTooLarge(f"the request body is {declared} bytes; the limit is {limit}")
+        try:
+            raw = stream.read(limit + 1) if stream is not None else b""
+        except RequestDataTooBig:
+            raise PayloadTooLarge(f"the request body is over the limit of {limit} bytes") from None
+        if len(raw) > limit:
+            raise PayloadTooLarge(f"the request body is over the limit of {limit} bytes")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise exceptions.ParseError(f"the body is not UTF-8 (byte {exc.start})") from None
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise exceptions.ParseError(f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        except RecursionError:
+            raise exceptions.ParseError("the JSON body is nested too deeply") from None
+        if nesting_exceeds(value, settings.OAWEB_MAX_DEFINITION_DEPTH + 4):
+            raise exceptions.ParseError("the JSON body is nested too deeply")
+        return value
+
+
+def exception_handler(exc, context):
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(response.data, dict) and "detail" in response.data:
+        code = getattr(exc, "default_code", "error")
+        if isinstance(exc, exceptions.APIException):
+            codes = exc.get_codes()
+            code = codes if isinstance(codes, str) else code
+        elif response.status_code == 404:
+            code = "not_found"
+        response.data = {"detail": str(response.data["detail"]), "code": code}
+    return response
+
+
+class Pagination(LimitOffsetPagination):
+    """`?limit=` (1..200, default 50) and `?offset=`; anything else is a 400, not a guess."""
+
+    default_limit = 50
+    max_limit = 200
+
+    def get_limit(self, request):
+        raw = request.query_params.get(self.limit_query_param)
+        if raw is None:
+            return self.default_limit
+        return _bounded_int(raw, self.limit_query_param, 1, self.max_limit)
+
+    def get_offset(self, request):
+        raw = request.query_params.get(self.offset_query_param)
+        if raw is None:
+            return 0
+        return _bounded_int(raw, self.offset_query_param, 0, MAX_OFFSET)
+
+
+def _bounded_int(raw: str, name: str, low: int, high: int) -> int:
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise exceptions.ValidationError({name: [f"must be a whole number from {low} to {high}"]})
+    return int(raw)

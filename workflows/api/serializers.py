@@ -1,0 +1,197 @@
+"""What the API reads and writes. Unknown fields are refused, never ignored."""
+
+from rest_framework import serializers
+
+from registry.models import Component
+from workflows.models import Run, StepAttempt, StepRun, Workflow, WorkflowVersion
+from workflows.tokens import ApiToken
+
+
+class StrictSerializer(serializers.Serializer):
+    """A typo in a field name is a 400: it must not pass for a setting that was left out."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            writable = {name for name, field in self.fields.items() if not field.read_only}
+            unknown = sorted(set(data) - writable)
+            if unknown:
+                raise serializers.ValidationError({name: ["unknown field"] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class ComponentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Component
+        fields = [
+            "name",
+            "version",
+            "kind",
+            "description",
+            "input_schema",
+            "output_schema",
+            "queue",
+            "timeout",
+            "retry",
+            "rate_limit",
+            "tags",
+            "enabled",
+        ]
+
+
+class VersionSerializer(serializers.ModelSerializer):
+    author = serializers.StringRelatedField()
+
+    class Meta:
+        model = WorkflowVersion
+        fields = ["version", "content_hash", "author", "created", "definition"]
+
+
+class VersionSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WorkflowVersion
+        fields = ["version", "content_hash", "created"]
+
+
+class WorkflowSerializer(serializers.ModelSerializer):
+    team = serializers.StringRelatedField()
+    latest_version = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Workflow
+        fields = ["slug", "name", "description", "tags", "team", "latest_version", "created", "updated"]
+
+    def get_latest_version(self, workflow) -> str | None:
+        version = workflow.latest_version()
+        return version.version if version else None
+
+
+class DefinitionSerializer(StrictSerializer):
+    definition = serializers.JSONField(help_text="a workflow definition (docs/workflow-format.md)")
+    team = serializers.CharField(required=False, help_text="owning team's name (new workflows; default: yours)")
+
+
+class ValidateQuerySerializer(serializers.Serializer):
+    mode = serializers.ChoiceField(choices=["normal", "strict"], default="normal")
+
+
+class ValidationIssueSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    severity = serializers.ChoiceField(choices=["error", "warning"])
+    message = serializers.CharField()
+    path = serializers.CharField()
+    suggestion = serializers.CharField(allow_null=True)
+
+
+class ValidationResultSerializer(serializers.Serializer):
+    valid = serializers.BooleanField()
+    issues = ValidationIssueSerializer(many=True)
+
+
+class AttemptSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = StepAttempt
+        fields = ["number", "status", "worker", "error", "started", "finished", "delay"]
+
+
+class StepSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = StepRun
+        fields = [
+            "id",
+            "step_id",
+            "component",
+            "component_version",
+            "status",
+            "attempt",
+            "queue",
+            "priority",
+            "worker",
+            "error",
+            "enqueued",
+            "started",
+            "finished",
+        ]
+
+
+class StepDetailSerializer(StepSerializer):
+    run = serializers.PrimaryKeyRelatedField(read_only=True)
+    attempts = AttemptSerializer(many=True, read_only=True)
+
+    class Meta(StepSerializer.Meta):
+        fields = [*StepSerializer.Meta.fields, "run", "inputs", "outputs", "attempts"]
+
+
+class RunSerializer(serializers.ModelSerializer):
+    workflow = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    version = serializers.SlugRelatedField(slug_field="version", read_only=True)
+
+    class Meta:
+        model = Run
+        fields = [
+            "id",
+            "workflow",
+            "version",
+            "status",
+            "trigger",
+            "priority",
+            "inputs",
+            "outputs",
+            "error",
+            "rerun_of",
+            "created",
+            "started",
+            "finished",
+        ]
+
+
+class RunDetailSerializer(RunSerializer):
+    steps = StepSerializer(many=True, read_only=True)
+
+    class Meta(RunSerializer.Meta):
+        fields = [*RunSerializer.Meta.fields, "steps"]
+
+
+class RunStartSerializer(StrictSerializer):
+    workflow = serializers.SlugField(help_text="the workflow's id (slug)")
+    version = serializers.CharField(required=False, help_text="a version label (default: the latest)")
+    inputs = serializers.DictField(required=False, default=dict)
+    priority = serializers.IntegerField(required=False, min_value=0, max_value=9, help_text="0-9, 9 runs first")
+
+
+class RunListQuerySerializer(serializers.Serializer):
+    workflow = serializers.SlugField(required=False)
+    status = serializers.ChoiceField(
+        choices=[choice for choice, _ in Run._meta.get_field("status").choices], required=False
+    )
+    created_after = serializers.DateTimeField(required=False)
+    created_before = serializers.DateTimeField(required=False)
+    ordering = serializers.ChoiceField(choices=["created", "-created", "id", "-id"], default="-created")
+
+
+class TokenSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "prefix", "created", "last_used"]
+
+
+class TokenCreateSerializer(StrictSerializer):
+    name = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
+
+
+class NewTokenSerializer(TokenSerializer):
+    token = serializers.CharField(help_text="the secret: shown only now")
+
+    class Meta(TokenSerializer.Meta):
+        fields = [*TokenSerializer.Meta.fields, "token"]
+
+
+class MetricsQuerySerializer(serializers.Serializer):
+    hours = serializers.IntegerField(required=False, min_value=1, max_value=24 * 366, default=24)
+
+
+class MetricsSummarySerializer(serializers.Serializer):
+    since = serializers.DateTimeField()
+    runs = serializers.DictField(child=serializers.IntegerField(), help_text="runs created since, by status")
+    steps = serializers.DictField(child=serializers.IntegerField(), help_text="their steps, by status")
+    run_seconds_p50 = serializers.FloatField(allow_null=True)
+    run_seconds_p95 = serializers.FloatField(allow_null=True)

@@ -1,0 +1,345 @@
+"""The API's views: access check, input check, one call into the models or the engine."""
+
+from datetime import timedelta
+
+from django.db.models import Count
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action, api_view
+from rest_framework.response import Response
+
+from registry.models import Component
+from workflows import engine
+from workflows.api import serializers as api
+from workflows.api.errors import Conflict, ServiceUnavailable
+from workflows.models import Run, StepRun, Team, Workflow
+from workflows.state import StateUnavailable
+from workflows.tokens import ApiToken
+from workflows.validation import validate
+
+ERROR = inline_serializer("Error", {"detail": serializers.CharField(), "code": serializers.CharField()})
+ERRORS = {
+    401: OpenApiResponse(ERROR, description="not authenticated"),
+    403: OpenApiResponse(ERROR, description="not authenticated (session without CSRF token) or not allowed"),
+    404: OpenApiResponse(ERROR, description="no such object, or it belongs to another team"),
+    429: OpenApiResponse(ERROR, description="throttled; see Retry-After"),
+}
+WRITE_ERRORS = {
+    **ERRORS,
+    400: OpenApiResponse(OpenApiTypes.OBJECT, description="invalid input: {field: [messages]} or {detail, code}"),
+    413: OpenApiResponse(ERROR, description="request body too large"),
+}
+INVALID_DEFINITION = OpenApiResponse(api.ValidationResultSerializer, description="the definition is invalid")
+
+
+def _query(serializer_class, request):
+    query = serializer_class(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    return query.validated_data
+
+
+@extend_schema(tags=["components"])
+@extend_schema(methods=["GET"], responses={200: api.ComponentSerializer, **ERRORS})
+class ComponentViewSet(viewsets.ReadOnlyModelViewSet):
+    """The registered components (read-only: components are declared in code)."""
+
+    queryset = Component.objects.all()
+    serializer_class = api.ComponentSerializer
+    lookup_field = "name"
+    lookup_value_regex = r"[^/]+"
+
+
+@extend_schema(tags=["workflows"])
+class WorkflowViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+):
+    serializer_class = api.WorkflowSerializer
+    lookup_field = "slug"
+
+    def get_queryset(self):
+        return Workflow.objects.visible_to(self.request.user).select_related("team").order_by("slug")
+
+    @extend_schema(
+        summary="Create a workflow, or add a version to one of yours",
+        request=api.DefinitionSerializer,
+        responses={
+            201: api.WorkflowSerializer,
+            200: OpenApiResponse(api.WorkflowSerializer, description="identical content: nothing new stored"),
+            400: INVALID_DEFINITION,
+            409: OpenApiResponse(ERROR, description="the slug belongs to another team's workflow"),
+            **{code: response for code, response in WRITE_ERRORS.items() if code != 400},
+        },
+    )
+    def create(self, request):
+        body = api.DefinitionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        definition = body.validated_data["definition"]
+        result = validate(definition)
+        if not result["valid"]:
+            return Response(result, status=status.HTTP_400_BAD_REQUEST)
+        existing = Workflow.objects.filter(slug=definition["id"]).first()
+        if existing and not Workflow.objects.visible_to(request.user).filter(pk=existing.pk).exists():
+            raise Conflict(f"the id {definition['id']!r} is taken by another team's workflow")
+        team = existing.team if existing else self._team(request, body.validated_data.get("team"))
+        version, created = Workflow.import_definition(definition, team=team, author=request.user)
+        return Response(
+            api.WorkflowSerializer(version.workflow).data, status=status.HTTP_201_CREATED if created else 200
+        )
+
+    @extend_schema(
+        summary="Store a new version (when the content changed)",
+        request=api.DefinitionSerializer,
+        responses={
+            200: api.WorkflowSerializer,
+            201: api.WorkflowSerializer,
+            400: INVALID_DEFINITION,
+            **{code: response for code, response in WRITE_ERRORS.items() if code != 400},
+        },
+    )
+    def update(self, request, slug=None):
+        workflow = self.get_object()
+        body = api.DefinitionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        definition = body.validated_data["definition"]
+        if isinstance(definition, dict) and definition.get("id") != workflow.slug:
+            raise serializers.ValidationError({"definition": [f"its id must be {workflow.slug!r}"]})
+        result = validate(definition)
+        if not result["valid"]:
+            return Response(result, status=status.HTTP_400_BAD_REQUEST)
+        _, created = workflow.add_version(definition, author=request.user)
+        workflow.refresh_from_db()
+        return Response(api.WorkflowSerializer(workflow).data, status=status.HTTP_201_CREATED if created else 200)
+
+    @extend_schema(responses={200: api.WorkflowSerializer, **ERRORS})
+    def retrieve(self, request, *args, **kwargs):
+        return super().retrieve(request, *args, **kwargs)
+
+    @extend_schema(responses={200: api.WorkflowSerializer(many=True), **ERRORS})
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(summary="Delete a workflow with its versions and runs", responses={204: None, **ERRORS})
+    def destroy(self, request, *args, **kwargs):
+        return super().destroy(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="A workflow's versions, newest first",
+        responses={200: api.VersionSummarySerializer(many=True), **ERRORS},
+    )
+    @action(detail=True, methods=["get"])
+    def versions(self, request, slug=None):
+        workflow = self.get_object()
+        page = self.paginate_queryset(workflow.versions.order_by("-created", "-id"))
+        return self.get_paginated_response(api.VersionSummarySerializer(page, many=True).data)
+
+    @extend_schema(summary="One version with its definition", responses={200: api.VersionSerializer, **ERRORS})
+    @action(detail=True, methods=["get"], url_path=r"versions/(?P<label>[^/]+)")
+    def version(self, request, slug=None, label=None):
+        workflow = self.get_object()
+        return Response(api.VersionSerializer(get_object_or_404(workflow.versions, version=label)).data)
+
+    @staticmethod
+    def _team(request, name):
+        teams = Team.objects.all() if request.user.is_staff else request.user.teams.all()
+        if name:
+            team = teams.filter(name=name).first()
+            if team is None:
+                raise serializers.ValidationError({"team": [f"you are not in a team named {name!r}"]})
+            return team
+        mine = list(request.user.teams.all()[:2])
+        if len(mine) == 1:
+            return mine[0]
+        if not mine and request.user.is_staff:
+            return Team.default()
+        raise serializers.ValidationError({"team": ["name the owning team: you are in none or several"]})
+
+
+@extend_schema(
+    tags=["workflows"],
+    summary="Validate a definition without saving it",
+    request=OpenApiTypes.OBJECT,
+    parameters=[OpenApiParameter("mode", str, enum=["normal", "strict"], description="strict: warnings fail too")],
+    responses={200: api.ValidationResultSerializer, **WRITE_ERRORS},
+)
+@api_view(["POST"])
+def validate_definition(request):
+    mode = _query(api.ValidateQuerySerializer, request)["mode"]
+    return Response(validate(request.data, mode=mode))
+
+
+@extend_schema(tags=["runs"])
+class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    def get_queryset(self):
+        runs = Run.objects.visible_to(self.request.user).select_related("workflow", "version")
+        if self.action == "retrieve":
+            runs = runs.prefetch_related("steps")
+        return runs
+
+    def get_serializer_class(self):
+        return api.RunDetailSerializer if self.action == "retrieve" else api.RunSerializer
+
+    @extend_schema(
+        summary="Runs, filtered",
+        parameters=[api.RunListQuerySerializer],
+        responses={200: api.RunSerializer(many=True), **ERRORS, 400: WRITE_ERRORS[400]},
+    )
+    def list(self, request):
+        query = _query(api.RunListQuerySerializer, request)
+        runs = self.get_queryset().order_by(query["ordering"])
+        if "workflow" in query:
+            runs = runs.filter(workflow__slug=query["workflow"])
+        if "status" in query:
+            runs = runs.filter(status=query["status"])
+        if "created_after" in query:
+            runs = runs.filter(created__gte=query["created_after"])
+        if "created_before" in query:
+            runs = runs.filter(created__lt=query["created_before"])
+        page = self.paginate_queryset(runs)
+        return self.get_paginated_response(api.RunSerializer(page, many=True).data)
+
+    @extend_schema(summary="A run with its steps", responses={200: api.RunDetailSerializer, **ERRORS})
+    def retrieve(self, request, *args, **kwargs):
+        return super().retrieve(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Start a run",
+        request=api.RunStartSerializer,
+        responses={
+            201: api.RunSerializer,
+            503: OpenApiResponse(ERROR, description="Redis is unreachable; nothing was written"),
+            **WRITE_ERRORS,
+        },
+    )
+    def create(self, request):
+        body = api.RunStartSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        workflow = get_object_or_404(Workflow.objects.visible_to(request.user), slug=data["workflow"])
+        target = workflow
+        if data.get("version"):
+            target = get_object_or_404(workflow.versions, version=data["version"])
+        try:
+            run = engine.start_run(
+                target, data["inputs"], user=request.user, priority=data.get("priority"), trigger="api"
+            )
+        except engine.RunRefused as refused:
+            raise serializers.ValidationError({"inputs": [str(refused)], "issues": refused.issues}) from None
+        except StateUnavailable as exc:
+            raise ServiceUnavailable(str(exc)) from None
+        return Response(api.RunSerializer(run).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Cancel a run (running steps are told to stop)",
+        request=None,
+        responses={
+            200: api.RunSerializer,
+            409: OpenApiResponse(ERROR, description="the run had finished"),
+            **WRITE_ERRORS,
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        run = self.get_object()
+        if not engine.cancel_run(run):
+            raise Conflict(f"run {run.pk} has already finished ({run.status})")
+        run.refresh_from_db()
+        return Response(api.RunSerializer(run).data)
+
+    @extend_schema(
+        summary="Re-run a failed or cancelled run from where it stopped",
+        request=None,
+        responses={
+            201: api.RunSerializer,
+            409: OpenApiResponse(ERROR, description="only failed or cancelled runs can be re-run"),
+            503: OpenApiResponse(ERROR, description="Redis is unreachable; nothing was written"),
+            **WRITE_ERRORS,
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def rerun(self, request, pk=None):
+        run = self.get_object()
+        try:
+            new = engine.rerun(run, user=request.user)
+        except engine.RunRefused as refused:
+            raise Conflict(str(refused)) from None
+        except StateUnavailable as exc:
+            raise ServiceUnavailable(str(exc)) from None
+        return Response(api.RunSerializer(new).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["runs"], summary="A step of a run, with every attempt")
+@extend_schema(methods=["GET"], responses={200: api.StepDetailSerializer, **ERRORS})
+class StepViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = api.StepDetailSerializer
+
+    def get_queryset(self):
+        visible = Run.objects.visible_to(self.request.user)
+        return StepRun.objects.filter(run__in=visible).prefetch_related("attempts")
+
+
+@extend_schema(tags=["tokens"])
+class TokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    """Your API tokens. The secret is shown once, in the answer to the POST that creates it."""
+
+    serializer_class = api.TokenSerializer
+    queryset = ApiToken.objects.none()  # for the schema; get_queryset narrows to the user's
+
+    def get_queryset(self):
+        return ApiToken.objects.active().filter(user=self.request.user)
+
+    @extend_schema(responses={200: api.TokenSerializer(many=True), **ERRORS})
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Issue a token",
+        request=api.TokenCreateSerializer,
+        responses={201: api.NewTokenSerializer, **WRITE_ERRORS},
+    )
+    def create(self, request):
+        body = api.TokenCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        token, secret = ApiToken.issue(request.user, body.validated_data["name"])
+        return Response({**api.TokenSerializer(token).data, "token": secret}, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="Revoke a token (at once)", responses={204: None, **ERRORS})
+    def destroy(self, request, *args, **kwargs):
+        self.get_object().revoke()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(
+    tags=["metrics"],
+    summary="Counts and durations over the last hours",
+    parameters=[api.MetricsQuerySerializer],
+    responses={200: api.MetricsSummarySerializer, **ERRORS, 400: WRITE_ERRORS[400]},
+)
+@api_view(["GET"])
+def metrics_summary(request):
+    since = timezone.now() - timedelta(hours=_query(api.MetricsQuerySerializer, request)["hours"])
+    runs = Run.objects.visible_to(request.user).filter(created__gte=since)
+    steps = StepRun.objects.filter(run__in=runs)
+    durations = sorted(
+        (finished - started).total_seconds()
+        for started, finished in runs.filter(started__isnull=False, finished__isnull=False).values_list(
+            "started", "finished"
+        )
+    )
+    return Response(
+        {
+            "since": since,
+            "runs": dict(runs.values_list("status").annotate(n=Count("id")).order_by()),
+            "steps": dict(steps.values_list("status").annotate(n=Count("id")).order_by()),
+            "run_seconds_p50": _percentile(durations, 0.5),
+            "run_seconds_p95": _percentile(durations, 0.95),
+        }
+    )
+
+
+def _percentile(ordered: list[float], fraction: float) -> float | None:
+    if not ordered:
+        return None
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
