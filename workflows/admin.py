@@ -13,6 +13,7 @@ from registry.admin import pretty_json
 from workflows import engine
 from workflows.models import Run, StepAttempt, StepRun, Team, Workflow, WorkflowVersion
 from workflows.state import StateUnavailable
+from workflows.tokens import ApiToken
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -345,3 +346,35 @@ class WebhookTriggerAdmin(admin.ModelAdmin):
     def rotate_tokens(self, request, queryset):
         for trigger in queryset.select_related("workflow"):
             self._show_token(request, trigger, trigger.rotate())
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are issued here or through the API; the secret is shown once, in a message."""
+
+    list_display = ["prefix", "name", "user", "created", "last_used", "revoked"]
+    list_filter = [("revoked", admin.EmptyFieldListFilter)]
+    search_fields = ["prefix", "name", "user__username"]
+    list_select_related = ["user"]
+    raw_id_fields = ["user"]
+    actions = ["revoke_tokens"]
+
+    def get_fields(self, request, obj=None):
+        return ["user", "name"] if obj is None else ["user", "name", "prefix", "created", "last_used", "revoked"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else ["user", "prefix", "created", "last_used", "revoked"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.save(update_fields=["name"])
+            return
+        token, secret = ApiToken.issue(obj.user, obj.name)
+        obj.pk = token.pk
+        self.message_user(request, f"Token for {obj.user}: {secret} — copy it now, it is not shown again.")
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke_tokens(self, request, queryset):
+        for token in queryset:
+            token.revoke()
+        self.message_user(request, f"{queryset.count()} token(s) revoked.")

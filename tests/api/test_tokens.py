@@ -75,3 +75,17 @@ def test_session_writes_need_the_csrf_token(owner, client):
     strict.force_login(owner)
 
     assert strict.post("/api/v1/tokens/", {"name": "x"}, format="json").status_code == 403
+
+
+def test_admin_issues_a_token_shown_once_and_revokes_it(client, staff, owner):
+    client.force_login(staff)
+
+    response = client.post("/admin/workflows/apitoken/add/", {"user": owner.pk, "name": "from admin"}, follow=True)
+
+    token = ApiToken.objects.get(name="from admin")
+    shown = [str(message) for message in response.context["messages"]]
+    secret = next(word for message in shown for word in message.split() if word.startswith("oat_"))
+    assert token.digest == digest(secret) and token.user == owner
+    client.post("/admin/workflows/apitoken/", {"action": "revoke_tokens", "_selected_action": [token.pk]}, follow=True)
+    token.refresh_from_db()
+    assert not token.is_active
