@@ -9,3 +9,7 @@ urlpatterns = [
     path("api/v1/", include("workflows.api.urls")),
     path("hooks/", include("workflows.webhooks")),
 ]
+
+# JSON for API clients, HTML pages for people.
+handler404 = "workflows.api.errors.not_found"
+handler500 = "workflows.api.errors.server_error"

@@ -107,3 +107,11 @@ def test_missing_objects_are_404(api):
 def test_wrong_methods_are_405(api):
     assert api.delete("/api/v1/runs/").status_code == 405
     assert api.get("/api/v1/validate").status_code == 405
+
+
+def test_nul_characters_are_refused_not_a_server_error(api):
+    body = api.post("/api/v1/webhooks/", {"workflow": "x\u0000", "name": "n"}, format="json")
+    assert body.status_code == 400
+    assert "NUL" in body.json()["detail"]
+    for path in ["/api/v1/runs/?workflow=a%00b", "/api/v1/schedules/?workflow=a%00b", "/api/v1/webhooks/?workflow=%00"]:
+        assert api.get(path).status_code < 500, path

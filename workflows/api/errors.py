@@ -8,6 +8,10 @@ import json
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.db import DataError
+from django.http import JsonResponse
+from django.views.defaults import page_not_found
+from django.views.defaults import server_error as default_server_error
 from rest_framework import exceptions, status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import BaseParser
@@ -65,10 +69,31 @@ class StrictJSONParser(BaseParser):
             raise exceptions.ParseError("the JSON body is nested too deeply") from None
         if nesting_exceeds(value, settings.OAWEB_MAX_DEFINITION_DEPTH + 4):
             raise exceptions.ParseError("the JSON body is nested too deeply")
+        if holds_nul(value):
+            raise exceptions.ParseError("strings may not contain NUL (\\u0000) characters")
         return value
 
 
+def holds_nul(value) -> bool:
+    """Whether any string (or key) holds U+0000, which PostgreSQL can't store in text or JSON."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
 def exception_handler(exc, context):
+    if isinstance(exc, ValueError | DataError) and "NUL (0x00)" in str(exc):
+        # PostgreSQL can't hold U+0000 in text: a query parameter carrying one is the client's error.
+        exc = exceptions.ValidationError({"detail": "parameters may not contain NUL characters"})
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -106,3 +131,16 @@ def _bounded_int(raw: str, name: str, low: int, high: int) -> int:
     if not raw.isdigit() or not low <= int(raw) <= high:
         raise exceptions.ValidationError({name: [f"must be a whole number from {low} to {high}"]})
     return int(raw)
+
+
+def not_found(request, exception=None):
+    """404 for URLs that match nothing: JSON under /api/, Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "no such endpoint or object", "code": "not_found"}, status=404)
+    return page_not_found(request, exception)
+
+
+def server_error(request):
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "internal error", "code": "error"}, status=500)
+    return default_server_error(request)

@@ -6,7 +6,7 @@ from django.db.models import Count
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action, api_view
 from rest_framework.response import Response
@@ -15,24 +15,17 @@ from registry.models import Component
 from workflows import engine
 from workflows.api import serializers as api
 from workflows.api.errors import Conflict, ServiceUnavailable
+from workflows.api.schema import ERROR
 from workflows.models import Run, StepRun, Team, Workflow
 from workflows.state import StateUnavailable
 from workflows.tokens import ApiToken
 from workflows.validation import validate
 
-ERROR = inline_serializer("Error", {"detail": serializers.CharField(), "code": serializers.CharField()})
-ERRORS = {
-    401: OpenApiResponse(ERROR, description="not authenticated"),
-    403: OpenApiResponse(ERROR, description="not authenticated (session without CSRF token) or not allowed"),
-    404: OpenApiResponse(ERROR, description="no such object, or it belongs to another team"),
-    429: OpenApiResponse(ERROR, description="throttled; see Retry-After"),
-}
-WRITE_ERRORS = {
-    **ERRORS,
-    400: OpenApiResponse(OpenApiTypes.OBJECT, description="invalid input: {field: [messages]} or {detail, code}"),
-    413: OpenApiResponse(ERROR, description="request body too large"),
-}
-INVALID_DEFINITION = OpenApiResponse(api.ValidationResultSerializer, description="the definition is invalid")
+# Every operation also documents the common errors (workflows/api/schema.py).
+INVALID_DEFINITION = OpenApiResponse(
+    OpenApiTypes.OBJECT,
+    description="an invalid definition: the validation result object ({valid, issues}); or invalid fields",
+)
 
 
 def _query(serializer_class, request):
@@ -42,7 +35,7 @@ def _query(serializer_class, request):
 
 
 @extend_schema(tags=["components"])
-@extend_schema(methods=["GET"], responses={200: api.ComponentSerializer, **ERRORS})
+@extend_schema(methods=["GET"], responses={200: api.ComponentSerializer})
 class ComponentViewSet(viewsets.ReadOnlyModelViewSet):
     """The registered components (read-only: components are declared in code)."""
 
@@ -70,7 +63,6 @@ class WorkflowViewSet(
             200: OpenApiResponse(api.WorkflowSerializer, description="identical content: nothing new stored"),
             400: INVALID_DEFINITION,
             409: OpenApiResponse(ERROR, description="the slug belongs to another team's workflow"),
-            **{code: response for code, response in WRITE_ERRORS.items() if code != 400},
         },
     )
     def create(self, request):
@@ -96,7 +88,6 @@ class WorkflowViewSet(
             200: api.WorkflowSerializer,
             201: api.WorkflowSerializer,
             400: INVALID_DEFINITION,
-            **{code: response for code, response in WRITE_ERRORS.items() if code != 400},
         },
     )
     def update(self, request, slug=None):
@@ -113,21 +104,21 @@ class WorkflowViewSet(
         workflow.refresh_from_db()
         return Response(api.WorkflowSerializer(workflow).data, status=status.HTTP_201_CREATED if created else 200)
 
-    @extend_schema(responses={200: api.WorkflowSerializer, **ERRORS})
+    @extend_schema(responses={200: api.WorkflowSerializer})
     def retrieve(self, request, *args, **kwargs):
         return super().retrieve(request, *args, **kwargs)
 
-    @extend_schema(responses={200: api.WorkflowSerializer(many=True), **ERRORS})
+    @extend_schema(responses={200: api.WorkflowSerializer(many=True)})
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(summary="Delete a workflow with its versions and runs", responses={204: None, **ERRORS})
+    @extend_schema(summary="Delete a workflow with its versions and runs", responses={204: None})
     def destroy(self, request, *args, **kwargs):
         return super().destroy(request, *args, **kwargs)
 
     @extend_schema(
         summary="A workflow's versions, newest first",
-        responses={200: api.VersionSummarySerializer(many=True), **ERRORS},
+        responses={200: api.VersionSummarySerializer(many=True)},
     )
     @action(detail=True, methods=["get"])
     def versions(self, request, slug=None):
@@ -135,7 +126,7 @@ class WorkflowViewSet(
         page = self.paginate_queryset(workflow.versions.order_by("-created", "-id"))
         return self.get_paginated_response(api.VersionSummarySerializer(page, many=True).data)
 
-    @extend_schema(summary="One version with its definition", responses={200: api.VersionSerializer, **ERRORS})
+    @extend_schema(summary="One version with its definition", responses={200: api.VersionSerializer})
     @action(detail=True, methods=["get"], url_path=r"versions/(?P<label>[^/]+)")
     def version(self, request, slug=None, label=None):
         workflow = self.get_object()
@@ -162,7 +153,7 @@ class WorkflowViewSet(
     summary="Validate a definition without saving it",
     request=OpenApiTypes.OBJECT,
     parameters=[OpenApiParameter("mode", str, enum=["normal", "strict"], description="strict: warnings fail too")],
-    responses={200: api.ValidationResultSerializer, **WRITE_ERRORS},
+    responses={200: api.ValidationResultSerializer},
 )
 @api_view(["POST"])
 def validate_definition(request):
@@ -184,7 +175,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     @extend_schema(
         summary="Runs, filtered",
         parameters=[api.RunListQuerySerializer],
-        responses={200: api.RunSerializer(many=True), **ERRORS, 400: WRITE_ERRORS[400]},
+        responses={200: api.RunSerializer(many=True)},
     )
     def list(self, request):
         query = _query(api.RunListQuerySerializer, request)
@@ -200,7 +191,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         page = self.paginate_queryset(runs)
         return self.get_paginated_response(api.RunSerializer(page, many=True).data)
 
-    @extend_schema(summary="A run with its steps", responses={200: api.RunDetailSerializer, **ERRORS})
+    @extend_schema(summary="A run with its steps", responses={200: api.RunDetailSerializer})
     def retrieve(self, request, *args, **kwargs):
         return super().retrieve(request, *args, **kwargs)
 
@@ -210,7 +201,6 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         responses={
             201: api.RunSerializer,
             503: OpenApiResponse(ERROR, description="Redis is unreachable; nothing was written"),
-            **WRITE_ERRORS,
         },
     )
     def create(self, request):
@@ -237,7 +227,6 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         responses={
             200: api.RunSerializer,
             409: OpenApiResponse(ERROR, description="the run had finished"),
-            **WRITE_ERRORS,
         },
     )
     @action(detail=True, methods=["post"])
@@ -255,7 +244,6 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             201: api.RunSerializer,
             409: OpenApiResponse(ERROR, description="only failed or cancelled runs can be re-run"),
             503: OpenApiResponse(ERROR, description="Redis is unreachable; nothing was written"),
-            **WRITE_ERRORS,
         },
     )
     @action(detail=True, methods=["post"])
@@ -271,7 +259,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
 
 
 @extend_schema(tags=["runs"], summary="A step of a run, with every attempt")
-@extend_schema(methods=["GET"], responses={200: api.StepDetailSerializer, **ERRORS})
+@extend_schema(methods=["GET"], responses={200: api.StepDetailSerializer})
 class StepViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = api.StepDetailSerializer
 
@@ -290,14 +278,14 @@ class TokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.Gen
     def get_queryset(self):
         return ApiToken.objects.active().filter(user=self.request.user)
 
-    @extend_schema(responses={200: api.TokenSerializer(many=True), **ERRORS})
+    @extend_schema(responses={200: api.TokenSerializer(many=True)})
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
     @extend_schema(
         summary="Issue a token",
         request=api.TokenCreateSerializer,
-        responses={201: api.NewTokenSerializer, **WRITE_ERRORS},
+        responses={201: api.NewTokenSerializer},
     )
     def create(self, request):
         body = api.TokenCreateSerializer(data=request.data)
@@ -305,7 +293,7 @@ class TokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.Gen
         token, secret = ApiToken.issue(request.user, body.validated_data["name"])
         return Response({**api.TokenSerializer(token).data, "token": secret}, status=status.HTTP_201_CREATED)
 
-    @extend_schema(summary="Revoke a token (at once)", responses={204: None, **ERRORS})
+    @extend_schema(summary="Revoke a token (at once)", responses={204: None})
     def destroy(self, request, *args, **kwargs):
         self.get_object().revoke()
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -315,7 +303,7 @@ class TokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.Gen
     tags=["metrics"],
     summary="Counts and durations over the last hours",
     parameters=[api.MetricsQuerySerializer],
-    responses={200: api.MetricsSummarySerializer, **ERRORS, 400: WRITE_ERRORS[400]},
+    responses={200: api.MetricsSummarySerializer},
 )
 @api_view(["GET"])
 def metrics_summary(request):
