@@ -103,3 +103,15 @@ def test_metrics_summary_counts_runs_and_steps(workers, hello, owner):
     assert summary["steps"] == {"succeeded": 2}
     assert summary["run_seconds_p50"] is not None
     assert api.get("/api/v1/metrics/summary?hours=0").status_code == 400
+
+
+def test_steps_and_metrics_of_other_teams_stay_hidden(workers, hello, owner, outsider):
+    api = as_user(APIClient(), owner)
+    run_id = api.post("/api/v1/runs/", {"workflow": "hello"}, format="json").json()["id"]
+    wait_for_run(Run.objects.get(pk=run_id))
+    step_id = api.get(f"/api/v1/runs/{run_id}/").json()["steps"][0]["id"]
+    stranger = as_user(APIClient(), outsider)
+
+    assert stranger.get(f"/api/v1/steps/{step_id}/").status_code == 404
+    assert stranger.get("/api/v1/metrics/summary").json()["runs"] == {}
+    assert stranger.get("/api/v1/workflows/hello/versions/").status_code == 404
