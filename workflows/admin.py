@@ -14,6 +14,7 @@ from workflows import engine
 from workflows.models import Run, StepAttempt, StepRun, Team, Workflow, WorkflowVersion
 from workflows.state import StateUnavailable
 from workflows.tokens import ApiToken
+from workflows.workers import Worker
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -378,3 +379,14 @@ class ApiTokenAdmin(admin.ModelAdmin):
         for token in queryset:
             token.revoke()
         self.message_user(request, f"{queryset.count()} token(s) revoked.")
+
+
+@admin.register(Worker)
+class WorkerAdmin(ReadOnlyAdmin):
+    list_display = ["name", "status", "queues", "pool", "concurrency", "active_steps", "last_heartbeat", "embedded"]
+    list_filter = ["hostname", "embedded"]
+    search_fields = ["name", "hostname"]
+
+    @admin.display(description="status")
+    def status(self, obj):
+        return obj.status

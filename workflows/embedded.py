@@ -52,6 +52,14 @@ def ensure_embedded_worker():
             thread.start()
             if not worker.consuming.wait(30):
                 raise RuntimeError("the embedded Celery worker did not start within 30 s")
+            from workflows.workers import identity
+
+            identity.update(
+                queues=[settings.CELERY_TASK_DEFAULT_QUEUE],
+                concurrency=settings.OAWEB_EMBEDDED_CONCURRENCY,
+                pool="threads",
+                embedded=True,
+            )
             ensure_maintenance_thread()
             _worker = worker
     return _worker

@@ -1,4 +1,4 @@
-"""Each worker process's maintenance thread: lease heartbeat and the reaper.
+"""Each worker process's maintenance thread: lease heartbeat, worker registry, reaper.
 
 The heartbeat renews the lease of every step this process is running and
 tells a step to stop (context.stop) when its run was cancelled or the step
@@ -66,11 +66,13 @@ def renew_leases() -> None:
 
 def maintenance_loop(stop: threading.Event) -> None:
     from workflows.recovery import reap
+    from workflows.workers import Worker
 
     last_reap = 0.0
     while not stop.wait(settings.OAWEB_HEARTBEAT_SECONDS):
         try:
             renew_leases()
+            Worker.beat(active_steps=len(running_steps.snapshot()))
             if time.monotonic() - last_reap >= settings.OAWEB_REAPER_SECONDS:
                 last_reap = time.monotonic()
                 reap()

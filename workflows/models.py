@@ -303,3 +303,4 @@ def get_run_for(user, run_id: int) -> Run:
 
 from workflows.tokens import ApiToken  # noqa: E402,F401
 from workflows.triggers import Schedule, WebhookTrigger  # noqa: E402,F401
+from workflows.workers import Worker  # noqa: E402,F401

@@ -30,7 +30,15 @@ def execute_step(self, step_run_id: int, delay: float = 0.0, component: str = ""
 
 
 @worker_ready.connect
-def start_worker_maintenance(**kwargs) -> None:
+def start_worker_maintenance(sender=None, **kwargs) -> None:
     """Heartbeat and reaper from the moment a worker is up, not only once it runs a step:
     an idle worker must still notice that another one died."""
+    from workflows.workers import identity
+
+    try:  # the sender is the consumer: what this worker serves, for the workers page
+        identity["queues"] = sorted(queue.name for queue in sender.task_consumer.queues)
+        identity["concurrency"] = getattr(sender.pool, "limit", None)
+        identity["pool"] = type(sender.pool).__module__.rsplit(".", 1)[-1]
+    except AttributeError:  # a description is nice to have; the heartbeat is not optional
+        pass
     ensure_maintenance_thread()
