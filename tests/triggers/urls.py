@@ -4,7 +4,7 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from oaweb.urls import urlpatterns as project_urlpatterns
-from workflows.api_triggers import register
+from workflows.api.triggers import register
 
 router = DefaultRouter()
 register(router)
