@@ -61,15 +61,22 @@ class StepFailure(Exception):
         self.retryable = retryable
 
 
-_output_validators: dict[tuple[str, str], object] = {}
+_validators: dict[tuple, object] = {}
 
 
-def output_validator(info):
-    key = (info.name, info.version)
-    validator = _output_validators.get(key)
+def schema_validator(info, which: str):
+    """The compiled input or output schema of a component, once per registry generation.
+
+    A compiled fastjsonschema validator also fills in the schema's defaults.
+    """
+    key = (which, info.name, info.version, lookup.generation())
+    validator = _validators.get(key)
     if validator is None:
-        validator = fastjsonschema.compile(info.output_schema or {})
-        _output_validators[key] = validator
+        if len(_validators) > 512:
+            _validators.clear()
+        schema = info.input_schema if which == "input" else info.output_schema
+        validator = fastjsonschema.compile(schema or {})
+        _validators[key] = validator
     return validator
 
 
@@ -244,6 +251,10 @@ def _attempt(step_run: StepRun, step: dict, plan: Plan, context: StepContext):
     info = lookup.get(step_run.component)
     if info is None or not info.enabled:
         raise StepFailure(f"component {step_run.component} is unknown or disabled", retryable=False)
+    try:
+        step_run.inputs = schema_validator(info, "input")(step_run.inputs)
+    except fastjsonschema.JsonSchemaException as exc:
+        raise StepFailure(f"inputs do not match {info.name}'s input schema: {exc.message}", retryable=False) from exc
     timeout = step.get("timeout") or info.timeout or settings.OAWEB_STEP_TIMEOUT
     function = get_callable(info.name, info.version, info.entrypoint, info.is_class)
     result = call_with_timeout(function, step_run.inputs, context, timeout, wants_context=_wants_context(info))
@@ -303,7 +314,7 @@ def check_outputs(info, result) -> dict:
     if len(encoded) > settings.OAWEB_MAX_OUTPUT_BYTES:
         raise StepFailure(f"outputs are {len(encoded)} bytes, over the limit of {settings.OAWEB_MAX_OUTPUT_BYTES}")
     try:
-        output_validator(info)(result)
+        schema_validator(info, "output")(result)
     except fastjsonschema.JsonSchemaException as exc:
         raise StepFailure(f"outputs do not match the component's output schema: {exc.message}") from exc
     return json.loads(encoded)  # what the database will hold: plain JSON

@@ -11,10 +11,12 @@ def test_steps_of_a_rate_limited_component_start_at_least_an_interval_apart(work
 
     assert run.status == "succeeded"
     starts = sorted(run.steps.values_list("started", flat=True))
-    gaps = [(later - earlier).total_seconds() for earlier, later in zip(starts, starts[1:], strict=False)]
-    # 5/s: one slot every 0.2 s (a little slack for clocks read on different machines).
-    assert min(gaps) >= 0.15, gaps
-    assert (starts[-1] - starts[0]).total_seconds() >= 0.95
+    since_first = [(start - starts[0]).total_seconds() for start in starts]
+    # 5/s: the k-th step can't start before k slots of 0.2 s have passed (a late
+    # timer may bunch two starts, never make them come early). A little slack
+    # for clocks read on different machines.
+    for k, elapsed in enumerate(since_first):
+        assert elapsed >= k * 0.2 * 0.9, since_first
 
 
 def test_rate_interval_reads_celery_syntax():
