@@ -219,6 +219,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["workflows.api.throttles.TokenRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"api": env_str("OAWEB_API_RATE", "1200/min")},
     "DEFAULT_PARSER_CLASSES": ["workflows.api.errors.StrictJSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "workflows.api.errors.SizeFirstNegotiation",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "workflows.api.errors.Pagination",
     "DEFAULT_SCHEMA_CLASS": "workflows.api.schema.AutoSchema",

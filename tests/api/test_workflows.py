@@ -102,3 +102,26 @@ def test_components_are_listed_and_read_by_name(owner_api, components):
     detail = owner_api.get("/api/v1/components/text.template/")
     assert detail.status_code == 200
     assert detail.json()["name"] == "text.template"
+
+
+def test_patch_stores_a_new_version_like_put(owner_api, components, make_workflow):
+    make_workflow(noop_definition("patched"))
+    changed = {**noop_definition("patched", steps=3), "version": "1.1.0"}
+
+    created = owner_api.patch("/api/v1/workflows/patched/", {"definition": changed}, format="json")
+    again = owner_api.patch("/api/v1/workflows/patched/", {"definition": changed}, format="json")
+
+    assert (created.status_code, again.status_code) == (201, 200)
+    assert created.json()["latest_version"] == "1.1.0"
+    assert Workflow.objects.get(slug="patched").versions.count() == 2
+
+
+def test_an_invalid_update_stores_nothing(owner_api, components, make_workflow):
+    make_workflow(noop_definition("kept"))
+    broken = {**noop_definition("kept"), "version": "1.1.0"}
+    broken["steps"][0]["component"] = "no.such"
+
+    response = owner_api.put("/api/v1/workflows/kept/", {"definition": broken}, format="json")
+
+    assert response.status_code == 400 and response.json()["valid"] is False
+    assert Workflow.objects.get(slug="kept").versions.count() == 1

@@ -10,7 +10,6 @@ from workflows.models import Workflow
 from workflows.schedules import periodic_task_name
 from workflows.triggers import Schedule
 
-pytestmark = pytest.mark.urls("tests.triggers.urls")
 URL = "/api/v1/schedules/"
 
 

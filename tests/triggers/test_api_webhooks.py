@@ -1,11 +1,9 @@
 """/api/v1/webhooks/: the token is shown at creation and rotation only; others' hooks are 404."""
 
-import pytest
 from rest_framework.test import APIClient
 
 from workflows.triggers import WebhookTrigger, hash_token
 
-pytestmark = pytest.mark.urls("tests.triggers.urls")
 URL = "/api/v1/webhooks/"
 
 

@@ -6,8 +6,6 @@ from django.core.cache import cache
 from workflows.models import Run
 from workflows.triggers import WebhookTrigger
 
-pytestmark = pytest.mark.urls("tests.triggers.urls")
-
 
 @pytest.fixture(autouse=True)
 def clear_cache():

@@ -5,8 +5,6 @@ from django.core.cache import cache
 
 from workflows.triggers import WebhookTrigger
 
-pytestmark = pytest.mark.urls("tests.triggers.urls")
-
 
 @pytest.fixture(autouse=True)
 def few_misses(settings):

@@ -6,8 +6,6 @@ from workflows.engine import wait_for_run
 from workflows.models import Run
 from workflows.triggers import WebhookTrigger, hash_token
 
-pytestmark = pytest.mark.urls("tests.triggers.urls")
-
 
 @pytest.fixture(autouse=True)
 def clear_cache():

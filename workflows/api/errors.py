@@ -13,6 +13,7 @@ from django.http import JsonResponse
 from django.views.defaults import page_not_found
 from django.views.defaults import server_error as default_server_error
 from rest_framework import exceptions, status
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import BaseParser
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -40,6 +41,22 @@ class Conflict(exceptions.APIException):
     default_code = "conflict"
 
 
+def refuse_declared_oversize(request) -> None:
+    """413 from the Content-Length alone, before anything reads the body."""
+    limit = settings.OAWEB_API_MAX_BODY_BYTES
+    declared = request.META.get("CONTENT_LENGTH") if request is not None else None
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"the request body is {declared} bytes; the limit is {limit}")
+
+
+class SizeFirstNegotiation(DefaultContentNegotiation):
+    """A body over the limit is a 413 whatever its content type (else a form body would be a 415)."""
+
+    def select_parser(self, request, parsers):
+        refuse_declared_oversize(request)
+        return super().select_parser(request, parsers)
+
+
 class StrictJSONParser(BaseParser):
     """JSON only, within OAWEB_API_MAX_BODY_BYTES, UTF-8, and nested no deeper than definitions may be."""
 
@@ -47,10 +64,7 @@ class StrictJSONParser(BaseParser):
 
     def parse(self, stream, media_type=None, parser_context=None):
         limit = settings.OAWEB_API_MAX_BODY_BYTES
-        request = (parser_context or {}).get("request")
-        declared = request.META.get("CONTENT_LENGTH") if request is not None else None
-        if declared and declared.isdigit() and int(declared) > limit:
-            raise PayloadTooLarge(f"the request body is {declared} bytes; the limit is {limit}")
+        refuse_declared_oversize((parser_context or {}).get("request"))
         try:
             raw = stream.read(limit + 1) if stream is not None else b""
         except RequestDataTooBig:

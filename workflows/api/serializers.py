@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from registry.catalog import KINDS
 from registry.models import Component
 from workflows.models import Run, StepAttempt, StepRun, Workflow, WorkflowVersion
 from workflows.tokens import ApiToken
@@ -63,6 +64,34 @@ class WorkflowSerializer(serializers.ModelSerializer):
     def get_latest_version(self, workflow) -> str | None:
         version = workflow.latest_version()
         return version.version if version else None
+
+
+def ordering_field(*fields: str, default: str) -> serializers.ChoiceField:
+    """`?ordering=` over `fields`, each also descending with a leading `-`."""
+    choices = [order for field in fields for order in (field, f"-{field}")]
+    return serializers.ChoiceField(choices=choices, default=default, help_text="a field; `-` first for descending")
+
+
+class ComponentListQuerySerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=list(KINDS), required=False)
+    # A choice, not a BooleanField: DRF reads a missing boolean in a query string as false.
+    enabled = serializers.ChoiceField(choices=["true", "false"], required=False)
+    q = serializers.CharField(required=False, max_length=100, help_text="part of the name or description")
+    ordering = ordering_field("name", "kind", default="name")
+
+
+class WorkflowListQuerySerializer(serializers.Serializer):
+    team = serializers.CharField(required=False, max_length=100, help_text="the owning team's name")
+    q = serializers.CharField(required=False, max_length=200, help_text="part of the id (slug) or name")
+    ordering = ordering_field("slug", "name", "created", "updated", default="slug")
+
+
+class VersionListQuerySerializer(serializers.Serializer):
+    ordering = ordering_field("created", default="-created")
+
+
+class TokenListQuerySerializer(serializers.Serializer):
+    ordering = ordering_field("created", "last_used", "name", default="-created")
 
 
 class DefinitionSerializer(StrictSerializer):
@@ -165,7 +194,7 @@ class RunListQuerySerializer(serializers.Serializer):
     )
     created_after = serializers.DateTimeField(required=False)
     created_before = serializers.DateTimeField(required=False)
-    ordering = serializers.ChoiceField(choices=["created", "-created", "id", "-id"], default="-created")
+    ordering = ordering_field("created", "id", "status", default="-created")
 
 
 class TokenSerializer(serializers.ModelSerializer):
@@ -186,7 +215,15 @@ class NewTokenSerializer(TokenSerializer):
 
 
 class MetricsQuerySerializer(serializers.Serializer):
-    hours = serializers.IntegerField(required=False, min_value=1, max_value=24 * 366, default=24)
+    since = serializers.DateTimeField(required=False, help_text="count runs created from this time (ISO 8601)")
+    hours = serializers.IntegerField(
+        required=False, min_value=1, max_value=24 * 366, help_text="or over the last N hours (default 24)"
+    )
+
+    def validate(self, data):
+        if "since" in data and "hours" in data:
+            raise serializers.ValidationError({"since": ["give `since` or `hours`, not both"]})
+        return data
 
 
 class MetricsSummarySerializer(serializers.Serializer):

@@ -2,7 +2,8 @@
 
 from datetime import timedelta
 
-from django.db.models import Count
+from django.db import transaction
+from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -27,11 +28,26 @@ INVALID_DEFINITION = OpenApiResponse(
     description="an invalid definition: the validation result object ({valid, issues}); or invalid fields",
 )
 
+NEW_VERSION_SCHEMA = {
+    "summary": "Store a new version (when the content changed)",
+    "request": api.DefinitionSerializer,
+    "responses": {
+        200: OpenApiResponse(api.WorkflowSerializer, description="identical content: nothing new stored"),
+        201: api.WorkflowSerializer,
+        400: INVALID_DEFINITION,
+    },
+}
+
 
 def _query(serializer_class, request):
     query = serializer_class(data=request.query_params)
     query.is_valid(raise_exception=True)
     return query.validated_data
+
+
+def _ordered(queryset, ordering: str):
+    """Ordered by the chosen field, then by id, so pages never overlap on ties."""
+    return queryset.order_by(ordering, "-id" if ordering.startswith("-") else "id")
 
 
 @extend_schema(tags=["components"])
@@ -43,6 +59,19 @@ class ComponentViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = api.ComponentSerializer
     lookup_field = "name"
     lookup_value_regex = r"[^/]+"
+
+    @extend_schema(parameters=[api.ComponentListQuerySerializer], responses={200: api.ComponentSerializer(many=True)})
+    def list(self, request):
+        query = _query(api.ComponentListQuerySerializer, request)
+        components = _ordered(Component.objects.all(), query["ordering"])
+        if "kind" in query:
+            components = components.filter(kind=query["kind"])
+        if "enabled" in query:
+            components = components.filter(enabled=query["enabled"] == "true")
+        if "q" in query:
+            components = components.filter(Q(name__icontains=query["q"]) | Q(description__icontains=query["q"]))
+        page = self.paginate_queryset(components)
+        return self.get_paginated_response(api.ComponentSerializer(page, many=True).data)
 
 
 @extend_schema(tags=["workflows"])
@@ -81,15 +110,7 @@ class WorkflowViewSet(
             api.WorkflowSerializer(version.workflow).data, status=status.HTTP_201_CREATED if created else 200
         )
 
-    @extend_schema(
-        summary="Store a new version (when the content changed)",
-        request=api.DefinitionSerializer,
-        responses={
-            200: api.WorkflowSerializer,
-            201: api.WorkflowSerializer,
-            400: INVALID_DEFINITION,
-        },
-    )
+    @extend_schema(**NEW_VERSION_SCHEMA)
     def update(self, request, slug=None):
         workflow = self.get_object()
         body = api.DefinitionSerializer(data=request.data)
@@ -100,17 +121,29 @@ class WorkflowViewSet(
         result = validate(definition)
         if not result["valid"]:
             return Response(result, status=status.HTTP_400_BAD_REQUEST)
-        _, created = workflow.add_version(definition, author=request.user)
+        with transaction.atomic():  # the version and the workflow's name, description, tags together
+            _, created = workflow.add_version(definition, author=request.user)
         workflow.refresh_from_db()
         return Response(api.WorkflowSerializer(workflow).data, status=status.HTTP_201_CREATED if created else 200)
+
+    @extend_schema(**{**NEW_VERSION_SCHEMA, "description": "The same as PUT: the body is a whole definition."})
+    def partial_update(self, request, slug=None):
+        return self.update(request, slug=slug)
 
     @extend_schema(responses={200: api.WorkflowSerializer})
     def retrieve(self, request, *args, **kwargs):
         return super().retrieve(request, *args, **kwargs)
 
-    @extend_schema(responses={200: api.WorkflowSerializer(many=True)})
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
+    @extend_schema(parameters=[api.WorkflowListQuerySerializer], responses={200: api.WorkflowSerializer(many=True)})
+    def list(self, request):
+        query = _query(api.WorkflowListQuerySerializer, request)
+        workflows = _ordered(self.get_queryset(), query["ordering"])
+        if "team" in query:
+            workflows = workflows.filter(team__name=query["team"])
+        if "q" in query:
+            workflows = workflows.filter(Q(slug__icontains=query["q"]) | Q(name__icontains=query["q"]))
+        page = self.paginate_queryset(workflows)
+        return self.get_paginated_response(api.WorkflowSerializer(page, many=True).data)
 
     @extend_schema(summary="Delete a workflow with its versions and runs", responses={204: None})
     def destroy(self, request, *args, **kwargs):
@@ -118,12 +151,14 @@ class WorkflowViewSet(
 
     @extend_schema(
         summary="A workflow's versions, newest first",
+        parameters=[api.VersionListQuerySerializer],
         responses={200: api.VersionSummarySerializer(many=True)},
     )
     @action(detail=True, methods=["get"])
     def versions(self, request, slug=None):
         workflow = self.get_object()
-        page = self.paginate_queryset(workflow.versions.order_by("-created", "-id"))
+        query = _query(api.VersionListQuerySerializer, request)
+        page = self.paginate_queryset(_ordered(workflow.versions.all(), query["ordering"]))
         return self.get_paginated_response(api.VersionSummarySerializer(page, many=True).data)
 
     @extend_schema(summary="One version with its definition", responses={200: api.VersionSerializer})
@@ -179,7 +214,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     )
     def list(self, request):
         query = _query(api.RunListQuerySerializer, request)
-        runs = self.get_queryset().order_by(query["ordering"])
+        runs = _ordered(self.get_queryset(), query["ordering"])
         if "workflow" in query:
             runs = runs.filter(workflow__slug=query["workflow"])
         if "status" in query:
@@ -278,9 +313,11 @@ class TokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.Gen
     def get_queryset(self):
         return ApiToken.objects.active().filter(user=self.request.user)
 
-    @extend_schema(responses={200: api.TokenSerializer(many=True)})
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
+    @extend_schema(parameters=[api.TokenListQuerySerializer], responses={200: api.TokenSerializer(many=True)})
+    def list(self, request):
+        query = _query(api.TokenListQuerySerializer, request)
+        page = self.paginate_queryset(_ordered(self.get_queryset(), query["ordering"]))
+        return self.get_paginated_response(api.TokenSerializer(page, many=True).data)
 
     @extend_schema(
         summary="Issue a token",
@@ -307,7 +344,8 @@ class TokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.Gen
 )
 @api_view(["GET"])
 def metrics_summary(request):
-    since = timezone.now() - timedelta(hours=_query(api.MetricsQuerySerializer, request)["hours"])
+    query = _query(api.MetricsQuerySerializer, request)
+    since = query.get("since") or timezone.now() - timedelta(hours=query.get("hours", 24))
     runs = Run.objects.visible_to(request.user).filter(created__gte=since)
     steps = StepRun.objects.filter(run__in=runs)
     durations = sorted(
