@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from registry import lookup
 from workflows import events
+from workflows.conditions import ConditionError, parse_condition
 from workflows.graph import Plan, build_plan, descendants
 from workflows.models import (
     ATTEMPT_CANCELLED,
@@ -53,7 +54,7 @@ from workflows.models import (
     Workflow,
     WorkflowVersion,
 )
-from workflows.references import ReferenceError, resolve
+from workflows.references import STEPS, ReferenceError, find_references, resolve
 from workflows.state import StateUnavailable, get_store
 from workflows.validation import validate_inputs
 
@@ -85,6 +86,9 @@ class Compiled:
     version_id: int
     definition: dict
     plan: Plan
+    # Per step, the steps whose outputs it reads (references in inputs and
+    # `when`): only those are fetched, not every parent (depends_on only orders).
+    reads: dict[str, frozenset[str]]
 
 
 _compiled: OrderedDict[tuple[int, str], Compiled] = OrderedDict()
@@ -106,12 +110,28 @@ def compiled(version_id: int, content_hash: str, definition: dict | None = None)
             return found
     if definition is None:
         definition = WorkflowVersion.objects.values_list("definition", flat=True).get(pk=version_id)
-    found = Compiled(version_id=version_id, definition=definition, plan=build_plan(definition))
+    plan = build_plan(definition)
+    found = Compiled(version_id=version_id, definition=definition, plan=plan, reads=outputs_read(plan))
     with _compiled_lock:
         _compiled[key] = found
         while len(_compiled) > COMPILED_CACHE_SIZE:
             _compiled.popitem(last=False)
     return found
+
+
+def outputs_read(plan: Plan) -> dict[str, frozenset[str]]:
+    reads = {}
+    for step_id, step in plan.steps.items():
+        read = {reference.name for reference, _ in find_references(step.get("inputs")) if reference.source == STEPS}
+        when = step.get("when")
+        try:
+            condition = parse_condition(when) if isinstance(when, str) else None
+        except ConditionError:
+            condition = None  # the step fails with the parse error when it runs
+        if condition is not None:
+            read.update(reference.name for reference in condition.references if reference.source == STEPS)
+        reads[step_id] = frozenset(read)
+    return reads
 
 
 def joins_of(plan: Plan) -> list[str]:

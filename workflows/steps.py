@@ -206,8 +206,10 @@ def execute_step(step_run_id: int, task_id: str = "", delay: float = 0.0) -> Non
         return  # a duplicate delivery, a cancelled run or a finished step
     step_run.delay = delay  # the backoff waited before this attempt, for its row
     events.step_changed(step_run)
-    plan = compiled(step_run.run.version_id, step_run.version_hash).plan
+    version = compiled(step_run.run.version_id, step_run.version_hash)
+    plan = version.plan
     step = plan.steps[step_run.step_id]
+    step_run.reads = version.reads[step_run.step_id]
     context = StepContext(run_id=step_run.run_id, step_id=step_run.step_id, attempt=step_run.attempt)
     running_steps.add(step_run.pk, step_run.attempt, context)
     try:
@@ -232,10 +234,10 @@ def _attempt(step_run: StepRun, step: dict, plan: Plan, context: StepContext):
     The resolved inputs are left on `step_run.inputs`; the final update stores them.
     """
     run = step_run.run
-    parents = plan.parents[step_run.step_id]
+    reads = step_run.reads
     upstream = (
-        dict(StepRun.objects.filter(run_id=run.pk, step_id__in=parents).values_list("step_id", "outputs"))
-        if parents
+        dict(StepRun.objects.filter(run_id=run.pk, step_id__in=reads).values_list("step_id", "outputs"))
+        if reads
         else {}
     )
     if step.get("when"):

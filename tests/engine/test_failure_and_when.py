@@ -66,3 +66,17 @@ def test_run_finishes_when_a_joins_last_parent_succeeds_after_another_was_skippe
         "slow": "succeeded",
         "join": "skipped",
     }
+
+
+def test_an_unparsable_when_stored_without_validation_fails_its_step_clearly(workers):
+    from workflows.engine import start_run, wait_for_run
+    from workflows.models import Team, Workflow
+
+    definition = {"id": "bad-when", "steps": [{"id": "s", "component": "core.noop", "when": "(( inputs.x"}]}
+    version, _ = Workflow.import_definition(definition, team=Team.default())  # the model doesn't validate
+
+    run = wait_for_run(start_run(version), timeout=20)
+
+    step = run.steps.get()
+    assert run.status == "failed" and step.status == "failed"
+    assert step.error.startswith("when:")
