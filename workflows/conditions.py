@@ -20,6 +20,7 @@ Nothing in a condition is ever handed to eval: an unknown word such as
 import re
 from functools import lru_cache
 
+from workflows.format import json_type
 from workflows.references import INPUTS, STEPS, Reference, ReferenceError, lookup, parse_reference
 
 MAX_LENGTH = 2000
@@ -305,20 +306,9 @@ def _truthy(value) -> bool:
 
 
 def _kind(value) -> str:
-    # bool before int: True is an int in Python but not a number in JSON.
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return "other"
+    """JSON's kinds for comparing: integers and floats are both numbers."""
+    kind = json_type(value)
+    return "number" if kind == "integer" else kind
 
 
 def _equal(left, right) -> bool:

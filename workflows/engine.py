@@ -372,19 +372,7 @@ def cancel_run(run: Run) -> bool:
         )
         # A running attempt's row is written by whoever ends it: here, the cancel.
         StepAttempt.objects.bulk_create(
-            [
-                StepAttempt(
-                    step_run=step,
-                    number=step.attempt,
-                    status=ATTEMPT_CANCELLED,
-                    worker=step.worker,
-                    error="cancelled",
-                    started=step.started or now,
-                    finished=now,
-                )
-                for step in running
-            ],
-            ignore_conflicts=True,
+            [step.ended_attempt(ATTEMPT_CANCELLED, now, "cancelled") for step in running], ignore_conflicts=True
         )
     running_tasks = [step.task_id for step in running if step.task_id]
     run.status, run.finished = RUN_CANCELLED, now

@@ -54,3 +54,22 @@ PATTERN_HELP: dict[str, str] = {
     FORMAT_SCHEMA["properties"]["version"]["pattern"]: "a semantic version such as 1.0.0 or 2.1.0-beta.1",
     FORMAT_SCHEMA["properties"]["tags"]["items"]["pattern"]: "letters, digits, `_`, `.`, `:`, `-`, at most 50",
 }
+
+
+def json_type(value) -> str:
+    """The JSON Schema type name of a parsed JSON value ("integer" for whole ints)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):  # before int: True is an int in Python, not in JSON
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__

@@ -264,6 +264,22 @@ class StepRun(models.Model):
     def __str__(self):
         return f"{self.step_id} of run {self.run_id}"
 
+    def ended_attempt(self, status: str, finished, error: str = "", delay: float = 0.0) -> "StepAttempt":
+        """The (unsaved) row of this step's current attempt, ended now with `status`.
+
+        Written by whoever ends the attempt: its worker, a cancel, or the reaper.
+        """
+        return StepAttempt(
+            step_run=self,
+            number=self.attempt,
+            status=status,
+            worker=self.worker,
+            error=error,
+            started=self.started or finished,
+            finished=finished,
+            delay=delay,
+        )
+
 
 class StepAttempt(models.Model):
     """One try of a step: a row per attempt feeds the timeline and metrics."""

@@ -125,20 +125,7 @@ def requeue_lost_step(row: StepRun, now) -> None:
 
 def record_lost_attempt(row: StepRun, now, error: str) -> None:
     """The attempt's row, written by the reaper that took the step from its dead worker."""
-    StepAttempt.objects.bulk_create(
-        [
-            StepAttempt(
-                step_run=row,
-                number=row.attempt,
-                status=ATTEMPT_LOST,
-                worker=row.worker,
-                error=error,
-                started=row.started or now,
-                finished=now,
-            )
-        ],
-        ignore_conflicts=True,
-    )
+    StepAttempt.objects.bulk_create([row.ended_attempt(ATTEMPT_LOST, now, error)], ignore_conflicts=True)
 
 
 def declare_queues(names) -> None:

@@ -7,6 +7,8 @@ harmless; see engine.py for the statuses and recovery.py for lost workers.
 
 import json
 import logging
+import os
+import socket
 import threading
 from datetime import timedelta
 
@@ -41,7 +43,6 @@ from workflows.models import (
     STEP_SKIPPED,
     STEP_SUCCEEDED,
     Run,
-    StepAttempt,
     StepRun,
     WorkflowVersion,
 )
@@ -119,9 +120,7 @@ def rate_limit_wait(step_run_id: int, component: str) -> float:
 
 
 def worker_name() -> str:
-    import os
-    import socket
-
+    # Computed each time, not cached: a prefork child has its own pid.
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
@@ -335,16 +334,7 @@ def _mine(step_run: StepRun):
 
 
 def _record_attempt(step_run: StepRun, status: str, finished, error: str = "") -> None:
-    StepAttempt.objects.create(
-        step_run_id=step_run.pk,
-        number=step_run.attempt,
-        status=status,
-        worker=step_run.worker,
-        error=error,
-        started=step_run.started,
-        finished=finished,
-        delay=getattr(step_run, "delay", 0.0),
-    )
+    step_run.ended_attempt(status, finished, error, delay=getattr(step_run, "delay", 0.0)).save()
 
 
 def record_success(step_run: StepRun, plan: Plan, outputs: dict) -> None:

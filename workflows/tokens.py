@@ -18,7 +18,14 @@ LAST_USED_RESOLUTION_SECONDS = 60
 
 
 def digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
+    """What is stored of a secret token (API tokens, webhook tokens): its sha256."""
+    # surrogatepass: a token from a URL path may hold any code point.
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def new_secret(prefix: str) -> str:
+    """A new secret token; the prefix tells what kind it is at a glance (and to secret scanners)."""
+    return prefix + secrets.token_urlsafe(32)
 
 
 class ApiTokenQuerySet(models.QuerySet):
@@ -47,7 +54,7 @@ class ApiToken(models.Model):
     @classmethod
     def issue(cls, user, name: str = "") -> tuple["ApiToken", str]:
         """A new token for `user`; returns (token, secret). The secret is never stored."""
-        secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        secret = new_secret(TOKEN_PREFIX)
         token = cls.objects.create(user=user, name=name, prefix=secret[:DISPLAY_CHARS], digest=digest(secret))
         return token, secret
 

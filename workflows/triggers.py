@@ -9,8 +9,6 @@ holds that I/O and the task. A WebhookTrigger keeps only the sha256 of its
 token: the token itself is shown once, when created or rotated.
 """
 
-import hashlib
-import secrets
 import zoneinfo
 
 from celery.schedules import crontab
@@ -19,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.http import Http404
 
+from workflows.tokens import digest, new_secret
 from workflows.validation import validate_inputs
 
 TOKEN_PREFIX = "owh_"
@@ -174,14 +173,6 @@ def get_schedule_for(user, schedule_id) -> Schedule:
 # --- webhooks --------------------------------------------------------------------
 
 
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def new_token() -> str:
-    return TOKEN_PREFIX + secrets.token_urlsafe(32)
-
-
 class WebhookTrigger(models.Model):
     workflow = models.ForeignKey("workflows.Workflow", on_delete=models.CASCADE, related_name="webhooks")
     name = models.CharField(max_length=200, blank=True)
@@ -205,8 +196,8 @@ class WebhookTrigger(models.Model):
 
     def set_token(self) -> str:
         """Give this trigger a fresh token (not saved); returns it: the only time it is visible."""
-        token = new_token()
-        self.token_hash = hash_token(token)
+        token = new_secret(TOKEN_PREFIX)
+        self.token_hash = digest(token)
         self.token_prefix = token[:TOKEN_DISPLAY_CHARS]
         return token
 
@@ -232,7 +223,7 @@ class WebhookTrigger(models.Model):
         """The enabled trigger holding `token`, or None (unknown, disabled: the caller can't tell)."""
         if not token or not token.startswith(TOKEN_PREFIX):
             return None
-        return cls.objects.select_related("workflow").filter(token_hash=hash_token(token), enabled=True).first()
+        return cls.objects.select_related("workflow").filter(token_hash=digest(token), enabled=True).first()
 
     def url_path(self, token: str) -> str:
         return f"/hooks/{token}/"

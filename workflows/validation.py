@@ -33,7 +33,7 @@ from jsonschema.exceptions import SchemaError
 
 from registry import lookup
 from workflows.conditions import ConditionError, parse_condition
-from workflows.format import FORMAT_SCHEMA, PATTERN_HELP, check_format, fullmatch_regex
+from workflows.format import FORMAT_SCHEMA, PATTERN_HELP, check_format, fullmatch_regex, json_type
 from workflows.graph import describe_cycle, find_cycles
 from workflows.references import (
     INPUTS,
@@ -293,24 +293,6 @@ def nesting_exceeds(value, limit: int) -> bool:
 
 
 # --- types -------------------------------------------------------------------------
-
-
-def json_type(value) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
 
 
 def _value_types(value) -> frozenset[str]:

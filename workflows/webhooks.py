@@ -8,8 +8,6 @@ still working would tell a guesser when they hit). Unknown and disabled
 tokens both get the same 404.
 """
 
-import json
-
 from django.conf import settings
 from django.core.cache import cache
 from django.http import JsonResponse
@@ -19,19 +17,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from workflows import engine
+from workflows.jsonbody import BodyError, read_json
 from workflows.state import StateUnavailable
 from workflows.triggers import WebhookTrigger
-
-DEFAULT_MAX_MISSES = 20
-DEFAULT_MISS_WINDOW = 60  # seconds
-DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024
-DEFAULT_MAX_DEPTH = 64
-
-
-class BadBody(Exception):
-    def __init__(self, status: int, code: str, detail: str):
-        super().__init__(detail)
-        self.status, self.code, self.detail = status, code, detail
 
 
 def error(status: int, code: str, detail: str, **extra) -> JsonResponse:
@@ -42,11 +30,11 @@ def error(status: int, code: str, detail: str, **extra) -> JsonResponse:
 
 
 def max_misses() -> int:
-    return getattr(settings, "OAWEB_WEBHOOK_MAX_MISSES", DEFAULT_MAX_MISSES)
+    return settings.OAWEB_WEBHOOK_MAX_MISSES
 
 
 def miss_window() -> int:
-    return getattr(settings, "OAWEB_WEBHOOK_MISS_WINDOW", DEFAULT_MISS_WINDOW)
+    return settings.OAWEB_WEBHOOK_MISS_WINDOW
 
 
 def client_ip(request) -> str:
@@ -77,57 +65,11 @@ def record_miss(ip: str) -> None:
 # --- body ------------------------------------------------------------------------
 
 
-def max_body_bytes() -> int:
-    return getattr(settings, "OAWEB_API_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)
-
-
-def json_depth(value) -> int:
-    """Nesting depth of parsed JSON, without recursion."""
-    deepest = 0
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            deepest = max(deepest, depth)
-            stack.extend((child, depth + 1) for child in item.values())
-        elif isinstance(item, list):
-            deepest = max(deepest, depth)
-            stack.extend((child, depth + 1) for child in item)
-    return deepest
-
-
 def read_inputs(request) -> dict:
-    """The request's JSON body as run inputs; raises BadBody (413 or 400) naming the problem."""
-    limit = max_body_bytes()
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        raise BadBody(400, "bad_request", "invalid Content-Length") from None
-    if declared > limit:
-        raise BadBody(413, "too_large", f"the body is larger than {limit} bytes")
-    # Read at most one byte past the limit ourselves: request.body would apply
-    # Django's own (different) upload limit first.
-    raw = request.read(limit + 1)
-    if len(raw) > limit:
-        raise BadBody(413, "too_large", f"the body is larger than {limit} bytes")
-    if not raw.strip():
-        return {}
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise BadBody(400, "not_utf8", f"the body is not UTF-8 (byte {exc.start})") from None
-    try:
-        body = json.loads(text)
-    except json.JSONDecodeError as exc:
-        detail = f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        raise BadBody(400, "parse_error", detail) from None
-    except RecursionError:
-        raise BadBody(400, "too_deep", "the JSON body is nested too deeply") from None
-    depth_limit = getattr(settings, "OAWEB_MAX_DEFINITION_DEPTH", DEFAULT_MAX_DEPTH)
-    if json_depth(body) > depth_limit:
-        raise BadBody(400, "too_deep", f"the JSON body is nested deeper than {depth_limit} levels")
+    """The request's JSON body as run inputs (blank: none); raises BodyError (413 or 400) naming the problem."""
+    body = read_json(request, request.META.get("CONTENT_LENGTH"), empty={})
     if not isinstance(body, dict):
-        raise BadBody(400, "invalid_inputs", "the body must be a JSON object: the run's inputs by name")
+        raise BodyError(400, "invalid_inputs", "the body must be a JSON object: the run's inputs by name")
     return body
 
 
@@ -148,7 +90,7 @@ def receive(request, token: str):
         return error(404, "not_found", "no such webhook")
     try:
         inputs = read_inputs(request)
-    except BadBody as exc:
+    except BodyError as exc:
         return error(exc.status, exc.code, exc.detail)
     try:
         run = engine.start_run(trigger.workflow, inputs, user=trigger.created_by, trigger="webhook")

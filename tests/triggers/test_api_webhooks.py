@@ -2,7 +2,8 @@
 
 from rest_framework.test import APIClient
 
-from workflows.triggers import WebhookTrigger, hash_token
+from workflows.tokens import digest
+from workflows.triggers import WebhookTrigger
 
 URL = "/api/v1/webhooks/"
 
@@ -23,7 +24,7 @@ def test_create_shows_the_token_and_url_once(make_workflow, owner):
     token = data["token"]
     assert data["url"] == f"http://testserver/hooks/{token}/"
     trigger = WebhookTrigger.objects.get(pk=data["id"])
-    assert trigger.token_hash == hash_token(token)
+    assert trigger.token_hash == digest(token)
     assert trigger.created_by == owner
 
     shown = api(owner).get(f"{URL}{trigger.pk}/").json()

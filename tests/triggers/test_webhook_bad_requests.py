@@ -83,3 +83,10 @@ def test_a_body_at_the_default_limit_is_413_before_django_reads_it(client, token
 @pytest.mark.parametrize("method", ["get", "put", "delete", "patch"])
 def test_only_post_is_allowed(client, token, method):
     assert getattr(client, method)(f"/hooks/{token}/").status_code == 405
+
+
+def test_nul_characters_in_the_body_are_400(client, token):
+    response = post(client, token, b'{"greeting": "a\\u0000b"}')
+    assert response.status_code == 400
+    assert "NUL" in response.json()["detail"]
+    assert not Run.objects.exists()

@@ -4,9 +4,6 @@ Every refusal is a 4xx naming the problem: too large (413), not JSON, not
 UTF-8, nested too deep (400). Nothing a client sends should reach a 500.
 """
 
-import json
-
-from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import DataError
 from django.http import JsonResponse
@@ -18,7 +15,7 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import BaseParser
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from workflows.validation import nesting_exceeds
+from workflows.jsonbody import BodyError, check_declared_size, read_json
 
 MAX_OFFSET = 1_000_000_000
 
@@ -41,67 +38,36 @@ class Conflict(exceptions.APIException):
     default_code = "conflict"
 
 
-def refuse_declared_oversize(request) -> None:
-    """413 from the Content-Length alone, before anything reads the body."""
-    limit = settings.OAWEB_API_MAX_BODY_BYTES
-    declared = request.META.get("CONTENT_LENGTH") if request is not None else None
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"the request body is {declared} bytes; the limit is {limit}")
+def as_api_error(error: BodyError) -> exceptions.APIException:
+    if error.status == status.HTTP_413_REQUEST_ENTITY_TOO_LARGE:
+        return PayloadTooLarge(error.detail)
+    return exceptions.ParseError(error.detail)
 
 
 class SizeFirstNegotiation(DefaultContentNegotiation):
     """A body over the limit is a 413 whatever its content type (else a form body would be a 415)."""
 
     def select_parser(self, request, parsers):
-        refuse_declared_oversize(request)
+        try:
+            check_declared_size(request.META.get("CONTENT_LENGTH"))
+        except BodyError as error:
+            raise as_api_error(error) from None
         return super().select_parser(request, parsers)
 
 
 class StrictJSONParser(BaseParser):
-    """JSON only, within OAWEB_API_MAX_BODY_BYTES, UTF-8, and nested no deeper than definitions may be."""
+    """JSON only, read by workflows/jsonbody.py: size, UTF-8, nesting and NUL checked."""
 
     media_type = "application/json"
 
     def parse(self, stream, media_type=None, parser_context=None):
-        limit = settings.OAWEB_API_MAX_BODY_BYTES
-        refuse_declared_oversize((parser_context or {}).get("request"))
+        request = (parser_context or {}).get("request")
         try:
-            raw = stream.read(limit + 1) if stream is not None else b""
+            return read_json(stream, request.META.get("CONTENT_LENGTH") if request is not None else None)
         except RequestDataTooBig:
-            raise PayloadTooLarge(f"the request body is over the limit of {limit} bytes") from None
-        if len(raw) > limit:
-            raise PayloadTooLarge(f"the request body is over the limit of {limit} bytes")
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise exceptions.ParseError(f"the body is not UTF-8 (byte {exc.start})") from None
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise exceptions.ParseError(f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
-        except RecursionError:
-            raise exceptions.ParseError("the JSON body is nested too deeply") from None
-        if nesting_exceeds(value, settings.OAWEB_MAX_DEFINITION_DEPTH + 4):
-            raise exceptions.ParseError("the JSON body is nested too deeply")
-        if holds_nul(value):
-            raise exceptions.ParseError("strings may not contain NUL (\\u0000) characters")
-        return value
-
-
-def holds_nul(value) -> bool:
-    """Whether any string (or key) holds U+0000, which PostgreSQL can't store in text or JSON."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if "\x00" in item:
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
+            raise PayloadTooLarge() from None
+        except BodyError as error:
+            raise as_api_error(error) from None
 
 
 def exception_handler(exc, context):

@@ -8,7 +8,7 @@ from workflows.models import Run, StepAttempt, StepRun, Workflow, WorkflowVersio
 from workflows.tokens import ApiToken
 
 
-class StrictSerializer(serializers.Serializer):
+class StrictSerializerMixin:
     """A typo in a field name is a 400: it must not pass for a setting that was left out."""
 
     def to_internal_value(self, data):
@@ -18,6 +18,10 @@ class StrictSerializer(serializers.Serializer):
             if unknown:
                 raise serializers.ValidationError({name: ["unknown field"] for name in unknown})
         return super().to_internal_value(data)
+
+
+class StrictSerializer(StrictSerializerMixin, serializers.Serializer):
+    pass
 
 
 class ComponentSerializer(serializers.ModelSerializer):

@@ -23,6 +23,7 @@ from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from workflows.api.serializers import StrictSerializerMixin
 from workflows.models import Workflow
 from workflows.triggers import Schedule, WebhookTrigger
 
@@ -45,18 +46,6 @@ LIST_PARAMETERS = [
     OpenApiParameter("enabled", bool, description="only enabled (true) or disabled (false) ones"),
     OpenApiParameter("ordering", str, enum=sorted(ORDERINGS), description="sort order (default: id)"),
 ]
-
-
-class StrictSerializerMixin:
-    """Unknown fields are a 400, not silently ignored: a typo must not pass for a setting."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            writable = {name for name, field in self.fields.items() if not field.read_only}
-            unknown = sorted(set(data) - writable)
-            if unknown:
-                raise serializers.ValidationError({name: ["unknown field"] for name in unknown})
-        return super().to_internal_value(data)
 
 
 class VisibleWorkflowField(serializers.SlugRelatedField):
