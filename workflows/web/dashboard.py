@@ -1,0 +1,7 @@
+"""Placeholder until its page lands."""
+
+from django.http import HttpResponse
+
+
+def dashboard(request, *args, **kwargs):
+    return HttpResponse("not yet", status=501)
