@@ -1,4 +1,4 @@
-"""ASGI entry point: HTTP and (from the dashboard issue on) WebSockets."""
+"""ASGI entry point: HTTP, and WebSockets under /ws/ for the live pages."""
 
 import os
 
@@ -18,4 +18,11 @@ if settings.EMBEDDED:
     ensure_embedded_worker()
     ensure_embedded_beat()
 
-application = ProtocolTypeRouter({"http": django_asgi_app})
+from workflows.web.routing import websocket_application  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": websocket_application,
+    }
+)

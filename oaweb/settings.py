@@ -104,7 +104,7 @@ if REDIS_SENTINELS and not REDIS_URL:
 EMBEDDED = not REDIS_URL
 
 if EMBEDDED:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "workflows.layers.EmbeddedChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 elif REDIS_SENTINELS:
     CHANNEL_LAYERS = {
@@ -199,8 +199,10 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
-# Serve straight from static/ through the finders: the assets are few and vendored.
+# Served straight from static/ through the finders (the assets are few and
+# vendored): no collectstatic step to forget. Set STATIC_ROOT to collect them
+# for a front proxy instead.
+STATIC_ROOT = env_str("STATIC_ROOT") or None
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 

@@ -26,3 +26,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
+
+# The test client's host, and the live servers the browser tests start. Set
+# here, not by Django's test set-up, because the WebSocket origin check reads
+# it when oaweb.asgi is imported.
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]

@@ -1,7 +1,13 @@
-"""Placeholder until its page lands."""
+"""The dashboard: what is running, what finished in the last hour, which workers are up."""
 
-from django.http import HttpResponse
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from workflows.web import live
 
 
-def dashboard(request, *args, **kwargs):
-    return HttpResponse("not yet", status=501)
+@login_required
+@require_GET
+def dashboard(request):
+    return render(request, "dashboard/page.html", live.dashboard_context(request.user))

@@ -1,23 +1,114 @@
-"""Placeholder until its page lands."""
+"""Runs: the filtered list, one run live, one step's detail, cancel and re-run."""
 
-from django.http import HttpResponse
+import json
+import time
+from datetime import timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from workflows import engine
+from workflows.models import RUN_STATUSES, Run, StepRun, Workflow, get_run_for
+from workflows.state import StateUnavailable
+from workflows.web import graphs, live
+
+PAGE_SIZE = 50
+PERIODS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 
 
-def run_list(request, *args, **kwargs):
-    return HttpResponse("not yet", status=501)
+@login_required
+@require_GET
+def run_list(request):
+    runs = Run.objects.visible_to(request.user).select_related("workflow", "version").order_by("-created", "-id")
+    workflow = request.GET.get("workflow", "")
+    status = request.GET.get("status", "")
+    period = request.GET.get("period", "")
+    if workflow:
+        runs = runs.filter(workflow__slug=workflow)
+    if status in RUN_STATUSES:
+        runs = runs.filter(status=status)
+    if period in PERIODS:
+        runs = runs.filter(created__gte=timezone.now() - PERIODS[period])
+    page = Paginator(runs, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "nav": "runs",
+        "page": page,
+        "query": query.urlencode(),
+        "workflows": Workflow.objects.visible_to(request.user).order_by("name").values_list("slug", "name"),
+        "statuses": RUN_STATUSES,
+        "periods": list(PERIODS),
+        "selected": {"workflow": workflow, "status": status, "period": period},
+    }
+    template = "runs/_list.html" if request.headers.get("HX-Request") else "runs/list.html"
+    return render(request, template, context)
 
 
-def run_detail(request, *args, **kwargs):
-    return HttpResponse("not yet", status=501)
+@login_required
+@require_GET
+def run_detail(request, run_id):
+    run = get_run_for(request.user, run_id)
+    context = live.run_context(run)
+    context.update(
+        nav="runs",
+        graph=graphs.dag_json(run.version.definition, context["statuses"]),
+        # The socket sends whatever changed after this page was rendered.
+        rendered_at=f"{time.time():.3f}",
+    )
+    return render(request, "runs/detail.html", context)
 
 
-def step_detail(request, *args, **kwargs):
-    return HttpResponse("not yet", status=501)
+@login_required
+@require_GET
+def step_detail(request, run_id, step_id):
+    run = get_run_for(request.user, run_id)
+    try:
+        step = StepRun.objects.get(run=run, step_id=step_id)
+    except StepRun.DoesNotExist:
+        raise Http404("no such step") from None
+    context = {
+        "run": run,
+        "step": step,
+        "attempts": step.attempts.order_by("number"),
+        "inputs": _pretty(step.inputs),
+        "outputs": _pretty(step.outputs),
+    }
+    template = "runs/_step_detail.html" if request.headers.get("HX-Request") else "runs/step.html"
+    return render(request, template, context)
 
 
-def run_cancel(request, *args, **kwargs):
-    return HttpResponse("not yet", status=501)
+@login_required
+@require_POST
+def run_cancel(request, run_id):
+    run = get_run_for(request.user, run_id)
+    if engine.cancel_run(run):
+        messages.success(request, f"Run {run.pk} cancelled.")
+    else:
+        messages.error(request, f"Run {run.pk} had already finished ({run.status}).")
+    return redirect("run-detail", run_id=run.pk)
 
 
-def run_rerun(request, *args, **kwargs):
-    return HttpResponse("not yet", status=501)
+@login_required
+@require_POST
+def run_rerun(request, run_id):
+    run = get_run_for(request.user, run_id)
+    try:
+        new = engine.rerun(run, user=request.user)
+    except engine.RunRefused as refused:
+        messages.error(request, str(refused))
+        return redirect("run-detail", run_id=run.pk)
+    except StateUnavailable as exc:
+        messages.error(request, f"Could not start the re-run: {exc}")
+        return redirect("run-detail", run_id=run.pk)
+    messages.success(request, f"Re-running run {run.pk} from where it stopped.")
+    return redirect("run-detail", run_id=new.pk)
+
+
+def _pretty(value) -> str | None:
+    return None if value is None else json.dumps(value, indent=2, ensure_ascii=False)

@@ -1,0 +1,161 @@
+"""What the run page and the dashboard show.
+
+Each function here feeds both the page (rendered once) and the WebSocket
+push (the same partials, swapped out of band), so the two never drift apart.
+"""
+
+import json
+from datetime import datetime, timedelta
+
+from django.db.models import Count, Q
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from workflows.models import (
+    RUN_FAILED,
+    RUN_PENDING,
+    RUN_RUNNING,
+    RUN_SUCCEEDED,
+    STEP_STATUSES,
+    Run,
+    StepRun,
+    Worker,
+)
+
+# The step table and the timeline leave out inputs and outputs: a run of
+# thousands of steps would drag every one of them through the socket.
+STEP_LIST_FIELDS = (
+    "id",
+    "run_id",
+    "step_id",
+    "component",
+    "status",
+    "attempt",
+    "queue",
+    "worker",
+    "error",
+    "enqueued",
+    "started",
+    "finished",
+)
+FINAL_STEP_STATUSES = ("succeeded", "failed", "skipped", "cancelled")
+# Past this many steps the timeline shows the earliest ones and says so.
+TIMELINE_LIMIT = 300
+RECENT_RUNS = 15
+
+
+# --- run page -------------------------------------------------------------------
+
+
+def step_rows(run: Run, step_ids=None, since: datetime | None = None):
+    steps = StepRun.objects.filter(run=run).only(*STEP_LIST_FIELDS).order_by("id")
+    if step_ids is not None:
+        steps = steps.filter(step_id__in=step_ids)
+    if since is not None:
+        steps = steps.filter(Q(enqueued__gte=since) | Q(started__gte=since) | Q(finished__gte=since))
+    return list(steps)
+
+
+def progress(run: Run) -> dict:
+    """Steps by status, and how many of them have finished."""
+    counts = dict(StepRun.objects.filter(run=run).values_list("status").annotate(n=Count("id")).order_by())
+    total = sum(counts.values())
+    finished = sum(counts.get(status, 0) for status in FINAL_STEP_STATUSES)
+    segments = [
+        {"status": status, "count": counts[status], "percent": 100 * counts[status] / total}
+        for status in STEP_STATUSES
+        if counts.get(status) and status != "pending"
+    ]
+    return {"total": total, "finished": finished, "segments": segments, "counts": counts}
+
+
+def timeline(run: Run, steps: list[StepRun], now: datetime | None = None) -> dict:
+    """Bars for a Gantt chart: each step's queue wait, then its execution, as percentages of the run's span."""
+    now = now or timezone.now()
+    placed = sorted((s for s in steps if s.enqueued), key=lambda s: (s.enqueued, s.id))
+    shown = placed[:TIMELINE_LIMIT]
+    if not shown:
+        return {"rows": [], "hidden": 0, "span": None}
+    origin = min(s.enqueued for s in shown)
+    end = max(max(s.finished or s.started or s.enqueued for s in shown), run.finished or origin)
+    if any(not s.finished for s in shown) and not run.is_final:
+        end = max(end, now)
+    span = max((end - origin).total_seconds(), 0.001)
+
+    def at(moment):
+        return 100 * (moment - origin).total_seconds() / span
+
+    rows = []
+    for step in shown:
+        started = step.started or (step.finished if step.status in FINAL_STEP_STATUSES else None)
+        waited_until = started or now
+        row = {"step": step, "wait_left": at(step.enqueued), "wait_width": max(at(waited_until) - at(step.enqueued), 0)}
+        if step.started:
+            row["exec_left"] = at(step.started)
+            row["exec_width"] = max(at(step.finished or now) - at(step.started), 0.2)
+        rows.append(row)
+    return {"rows": rows, "hidden": len(placed) - len(shown), "span": timedelta(seconds=span)}
+
+
+def run_context(run: Run, steps: list[StepRun] | None = None) -> dict:
+    """Everything the run page's partials need (steps: all of them, as the page shows)."""
+    steps = step_rows(run) if steps is None else steps
+    return {
+        "run": run,
+        "steps": steps,
+        "progress": progress(run),
+        "timeline": timeline(run, steps),
+        "statuses": {step.step_id: step.status for step in steps},
+    }
+
+
+def run_update_html(run_id: int, step_ids=None, since=None, with_timeline=True, all_steps=False) -> str:
+    """The out-of-band fragments that bring an open run page up to date.
+
+    step_ids: the steps that changed; since: steps changed after this moment
+    (a page catching up after it connected); all_steps: every row.
+    """
+    run = Run.objects.select_related("workflow").get(pk=run_id)
+    everything = step_rows(run)
+    if all_steps:
+        changed = everything
+    elif since is not None:
+        changed = step_rows(run, since=since)
+    elif step_ids:
+        wanted = set(step_ids)
+        changed = [step for step in everything if step.step_id in wanted]
+    else:
+        changed = []
+    context = run_context(run, everything)
+    context.update(
+        oob=True,
+        changed=changed,
+        with_timeline=with_timeline,
+        changed_statuses=json.dumps({step.step_id: step.status for step in changed}),
+    )
+    return render_to_string("runs/_live.html", context)
+
+
+# --- dashboard ------------------------------------------------------------------
+
+
+def dashboard_context(user) -> dict:
+    runs = Run.objects.visible_to(user)
+    hour_ago = timezone.now() - timedelta(hours=1)
+    finished_last_hour = dict(
+        runs.filter(finished__gte=hour_ago, status__in=[RUN_SUCCEEDED, RUN_FAILED])
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return {
+        "running": runs.filter(status__in=[RUN_PENDING, RUN_RUNNING]).count(),
+        "succeeded": finished_last_hour.get(RUN_SUCCEEDED, 0),
+        "failed": finished_last_hour.get(RUN_FAILED, 0),
+        "recent": list(runs.select_related("workflow").order_by("-created", "-id")[:RECENT_RUNS]),
+        "workers": list(Worker.objects.online()),
+    }
+
+
+def dashboard_update_html(user) -> str:
+    return render_to_string("dashboard/_live.html", {**dashboard_context(user), "oob": True})
