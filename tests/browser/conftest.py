@@ -1,0 +1,118 @@
+"""Browser tests: Playwright driving Debian's headless Chromium against a live daphne.
+
+Marked `browser`; deselect locally with `-m "not browser"`. Screenshots go to
+var/screenshots/ (not committed) for people to look at.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from tests.conftest import PASSWORD, make_user
+
+SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
+# Distributed mode: the browser tests' steps go to a worker of their own with one slot.
+BROWSER_QUEUE = "browser"
+# The machine notes' flags: no sandbox as root, and no background traffic to
+# Google's hosts, which this closed network refuses.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def pytest_collection_modifyitems(items):
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    executable = shutil.which("chromium")
+    if not executable:
+        if os.environ.get("OAWEB_REQUIRE_SERVICES") in ("1", "true"):
+            pytest.fail("chromium is not installed (.ci/run installs Debian's package)")
+        pytest.skip("chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def live_server_process(django_db_setup, django_db_blocker, request):
+    """One daphne for the session; in distributed mode also a one-slot worker on queue `browser`."""
+    from tests.browser.server import LiveServer
+
+    with django_db_blocker.unblock():
+        # One step at a time in embedded mode, so a fan-out's second step is seen waiting in its queue.
+        server = LiveServer(extra_env={"OAWEB_EMBEDDED_CONCURRENCY": "1"})
+        pool = None
+        if not settings.EMBEDDED:
+            from tests.workers import WorkerPool
+
+            pool = WorkerPool()
+            pool.start("browser", queues=BROWSER_QUEUE, concurrency=1)
+        yield server
+        if pool:
+            pool.stop_all()
+        server.stop()
+
+
+def step_queue() -> dict:
+    """The queue a browser test's steps go to: the one-slot worker's (distributed) or the embedded one."""
+    return {} if settings.EMBEDDED else {"queue": BROWSER_QUEUE}
+
+
+@pytest.fixture
+def live_server(live_server_process, transactional_db, components):
+    # The server process shares the database; Playwright's sync API runs an
+    # event loop in this thread, which Django's ORM would otherwise refuse.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    yield live_server_process
+    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+@pytest.fixture
+def page(chromium, live_server):
+    context = chromium.new_context(base_url=live_server.url, viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def user(team):
+    return make_user("ada", team)
+
+
+@pytest.fixture
+def logged_in(page, user):
+    """A page whose user logged in through the login form."""
+    page.goto("/login/")
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/")
+    return page
+
+
+def screenshot(page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

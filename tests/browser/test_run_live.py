@@ -1,0 +1,77 @@
+"""Run a workflow from its page and watch the steps change live, then cancel a long one."""
+
+from tests.browser.conftest import screenshot, step_queue
+from workflows.models import Run, Workflow
+
+# Records every status a step's row shows, through out-of-band swaps, without reloading.
+RECORD_STATUSES = """
+() => {
+  window.__seen = {};
+  window.__notReloaded = true;
+  const record = () => document.querySelectorAll('#run-steps tbody tr').forEach((row) => {
+    const step = row.id.replace('step-', '');
+    const status = row.querySelector('.badge').textContent.trim();
+    const seen = (window.__seen[step] = window.__seen[step] || []);
+    if (seen[seen.length - 1] !== status) seen.push(status);
+  });
+  record();
+  new MutationObserver(record).observe(document.getElementById('run-steps'), { childList: true, subtree: true });
+}
+"""
+
+
+def fan_out(seconds: float) -> dict:
+    """first, then `a` and `b` in parallel: with one worker slot, `b` waits in the queue while `a` runs."""
+    queue = step_queue()
+    return {
+        "id": "fan",
+        "name": "Fan out",
+        "version": "1.0.0",
+        "inputs": {},
+        "steps": [
+            {"id": "first", "component": "core.sleep", "inputs": {"seconds": 0.5}, **queue},
+            {"id": "a", "component": "core.sleep", "inputs": {"seconds": seconds}, "depends_on": ["first"], **queue},
+            {"id": "b", "component": "core.sleep", "inputs": {"seconds": seconds}, "depends_on": ["first"], **queue},
+        ],
+        "outputs": {},
+    }
+
+
+def start_from_workflow_page(page, slug):
+    page.goto(f"/workflows/{slug}/")
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.wait_for_url("**/runs/*/")
+    return Run.objects.latest("id")
+
+
+def test_steps_turn_queued_running_succeeded_live(logged_in, team):
+    Workflow.import_definition(fan_out(1.5), team=team)
+    page = logged_in
+    run = start_from_workflow_page(page, "fan")
+    page.evaluate(RECORD_STATUSES)
+    page.locator("#run-head .badge", has_text="succeeded").wait_for(timeout=30_000)
+    seen = page.evaluate("window.__seen")
+    assert page.evaluate("window.__notReloaded") is True  # everything changed in place
+    waited = seen["a"] if "queued" in seen["a"] else seen["b"]  # whichever the worker took second
+    assert waited[-3:] == ["queued", "running", "succeeded"], seen
+    assert all(statuses[-1] == "succeeded" for statuses in seen.values()), seen
+    assert page.locator("svg.dag g.node.st-succeeded").count() == 3  # the graph follows too
+    assert "3 of 3 steps finished" in page.locator("#run-progress").inner_text()
+    screenshot(page, "run-detail")
+    run.refresh_from_db()
+    assert run.status == "succeeded"
+
+
+def test_cancel_a_long_running_run(logged_in, team):
+    Workflow.import_definition(fan_out(60), team=team)
+    page = logged_in
+    run = start_from_workflow_page(page, "fan")
+    page.locator("#step-a .badge", has_text="running").or_(page.locator("#step-b .badge", has_text="running")).wait_for(
+        timeout=20_000
+    )
+    page.get_by_role("button", name="Cancel").click()
+    page.locator("#run-head .badge", has_text="cancelled").wait_for(timeout=10_000)
+    run.refresh_from_db()
+    assert run.status == "cancelled"
+    assert set(run.steps.values_list("status", flat=True)) <= {"succeeded", "cancelled"}
+    page.get_by_role("button", name="Re-run from failure").wait_for()
