@@ -37,8 +37,14 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.slow)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def chromium():
+    """A fresh browser per test (about half a second to start).
+
+    Playwright's sync API keeps an event loop running in this thread, which
+    makes Django's ORM refuse to run here; the test's own queries are plain
+    sync code, so that guard is lifted for exactly the browser's lifetime.
+    """
     executable = shutil.which("chromium")
     if not executable:
         if os.environ.get("OAWEB_REQUIRE_SERVICES") in ("1", "true"):
@@ -46,14 +52,18 @@ def chromium():
         pytest.skip("chromium is not installed")
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
+    finally:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 @pytest.fixture(scope="session")
-def live_server_process(django_db_setup, django_db_blocker, request):
+def oaweb_server_process(django_db_setup, django_db_blocker, request):
     """One daphne for the session; in distributed mode also a one-slot worker on queue `browser`."""
     from tests.browser.server import LiveServer
 
@@ -78,19 +88,20 @@ def step_queue() -> dict:
 
 
 @pytest.fixture
-def live_server(live_server_process, transactional_db, components):
-    # The server process shares the database; Playwright's sync API runs an
-    # event loop in this thread, which Django's ORM would otherwise refuse.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    yield live_server_process
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+def oaweb_server(oaweb_server_process, transactional_db, components):
+    """The server process shares the test database: data must be committed (transactional_db)."""
+    return oaweb_server_process
 
 
 @pytest.fixture
-def page(chromium, live_server):
-    context = chromium.new_context(base_url=live_server.url, viewport={"width": 1400, "height": 900})
+def page(oaweb_server, chromium):
+    context = chromium.new_context(base_url=oaweb_server.url, viewport={"width": 1400, "height": 900})
     page = context.new_page()
     page.set_default_timeout(15_000)
+    # Shown with a failing test's output: what the page's scripts said.
+    page.on("console", lambda message: print(f"[browser {message.type}] {message.text}"))
+    page.on("pageerror", lambda error: print(f"[browser error] {error}"))
+    page.on("response", lambda response: response.status >= 400 and print(f"[browser {response.status}] {response.url}"))
     yield page
     context.close()
 
