@@ -101,14 +101,20 @@ def page(oaweb_server, chromium):
     # Shown with a failing test's output: what the page's scripts said.
     page.on("console", lambda message: print(f"[browser {message.type}] {message.text}"))
     page.on("pageerror", lambda error: print(f"[browser error] {error}"))
-    page.on("response", lambda response: response.status >= 400 and print(f"[browser {response.status}] {response.url}"))
+    page.on("response", lambda reply: reply.status >= 400 and print(f"[browser {reply.status}] {reply.url}"))
     yield page
     context.close()
 
 
 @pytest.fixture
 def user(team):
-    return make_user("ada", team)
+    """A team member whose password the server can check: it uses Django's default hasher, not the tests' fast one."""
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+
+    user = make_user("ada", team)
+    user.password = PBKDF2PasswordHasher().encode(PASSWORD, PBKDF2PasswordHasher().salt())
+    user.save(update_fields=["password"])
+    return user
 
 
 @pytest.fixture
@@ -118,7 +124,7 @@ def logged_in(page, user):
     page.get_by_label("Username").fill(user.username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/")
+    page.get_by_role("heading", name="Dashboard").wait_for()
     return page
 
 

@@ -50,6 +50,7 @@ def test_steps_turn_queued_running_succeeded_live(logged_in, team):
     run = start_from_workflow_page(page, "fan")
     page.evaluate(RECORD_STATUSES)
     page.locator("#run-head .badge", has_text="succeeded").wait_for(timeout=30_000)
+    page.wait_for_function("() => Object.values(window.__seen).every((s) => s[s.length - 1] === 'succeeded')")
     seen = page.evaluate("window.__seen")
     assert page.evaluate("window.__notReloaded") is True  # everything changed in place
     waited = seen["a"] if "queued" in seen["a"] else seen["b"]  # whichever the worker took second

@@ -157,3 +157,23 @@ def test_rerun_starts_a_new_run_from_the_failure(workers, login, owner, make_wor
     assert response["Location"] == reverse("run-detail", args=[new.pk])
     assert new.rerun_of_id == first.pk
     assert StepRun.objects.get(run=new, step_id="s1").reused_from_id is not None
+
+
+def test_htmx_cancel_navigates_with_hx_redirect(owner_client, run_of):
+    run = run_of({"s1": "queued"})
+    response = owner_client.post(reverse("run-cancel", args=[run.pk]), HTTP_HX_REQUEST="true")
+    assert response.status_code == 204
+    assert response["HX-Redirect"] == reverse("run-detail", args=[run.pk])
+
+
+def test_big_runs_table_shows_the_first_rows_and_offers_all(owner_client, make_workflow):
+    from tests.web.conftest import make_run
+    from workflows.web.live import TABLE_LIMIT
+
+    run = make_run(make_workflow(noop_definition("long", steps=TABLE_LIMIT + 5)))
+    page = owner_client.get(reverse("run-detail", args=[run.pk])).content.decode()
+    assert page.count('<tr id="step-') == TABLE_LIMIT
+    assert "?steps=all" in page and "steps=all" not in page.split("ws-connect=")[1].split(">")[0]
+    everything = owner_client.get(reverse("run-detail", args=[run.pk]), {"steps": "all"}).content.decode()
+    assert everything.count('<tr id="step-') == TABLE_LIMIT + 5
+    assert "&amp;steps=all" in everything

@@ -70,9 +70,12 @@ class RunConsumer(CoalescingConsumer):
         self._last_timeline = 0.0
         # Catch up with whatever changed since the page was rendered (or since
         # a dropped socket's page was): the database is the truth.
+        self.whole_table = _query(self.scope, "steps") == "all"
         since = _since(self.scope)
-        html = await database_sync_to_async(live.run_update_html)(self.run_id, since=since, all_steps=since is None)
-        await self.send(text_data=html)
+        messages = await database_sync_to_async(live.run_update_messages)(
+            self.run_id, since=since, all_steps=since is None, whole_table=self.whole_table
+        )
+        await self.send_all(messages)
 
     async def disconnect(self, code):
         await super().disconnect(code)
@@ -95,10 +98,14 @@ class RunConsumer(CoalescingConsumer):
             self._last_timeline = now
         else:
             self.schedule_timeline()
-        html = await database_sync_to_async(live.run_update_html)(
-            self.run_id, step_ids=steps, all_steps=everything, with_timeline=with_timeline
+        messages = await database_sync_to_async(live.run_update_messages)(
+            self.run_id, step_ids=steps, all_steps=everything, with_timeline=with_timeline, whole_table=self.whole_table
         )
-        await self.send(text_data=html)
+        await self.send_all(messages)
+
+    async def send_all(self, messages):
+        for text in messages:
+            await self.send(text_data=text)
 
     def schedule_timeline(self):
         """The timeline skipped in this flush is drawn by a later one, even if no event comes."""
@@ -153,11 +160,15 @@ class DashboardConsumer(CoalescingConsumer):
         await self.send(text_data=html)
 
 
+def _query(scope, name: str) -> str | None:
+    values = parse_qs(scope.get("query_string", b"").decode()).get(name)
+    return values[0] if values else None
+
+
 def _since(scope) -> datetime | None:
-    values = parse_qs(scope.get("query_string", b"").decode()).get("since")
     try:
-        return datetime.fromtimestamp(float(values[0]), tz=UTC) - CATCH_UP_MARGIN
-    except (TypeError, ValueError, IndexError, OverflowError, OSError):
+        return datetime.fromtimestamp(float(_query(scope, "since")), tz=UTC) - CATCH_UP_MARGIN
+    except (TypeError, ValueError, OverflowError, OSError):
         return None
 
 

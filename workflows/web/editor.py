@@ -1,19 +1,231 @@
-"""Placeholder until its page lands."""
+"""The definition editor: new, edit, import, and validation as you type.
 
-from django.http import HttpResponse
+Saving goes through the same calls as the API (validation.validate,
+Workflow.import_definition / add_version); the owning team of a new
+workflow is chosen by the API's own rule (WorkflowViewSet._team).
+"""
+
+import re
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+from json_source_map import calculate
+from json_source_map.errors import BaseError as SourceMapError
+from rest_framework.exceptions import ValidationError as ApiValidationError
+
+from workflows.api.views import WorkflowViewSet
+from workflows.models import Team, Workflow, get_workflow_for
+from workflows.validation import ERROR, make_issue, parse_definition, validate
+from workflows.web import examples
+from workflows.web.catalog import pretty
+
+IMPORT_MAX_BYTES = 2 * 1024 * 1024
+SKELETON = {
+    "id": "my-workflow",
+    "name": "My workflow",
+    "version": "0.1.0",
+    "description": "",
+    "tags": [],
+    "inputs": {"name": {"type": "string", "default": "world"}},
+    "steps": [{"id": "first", "component": "core.noop", "inputs": {"name": "{{ inputs.name }}"}}],
+    "outputs": {"name": "{{ steps.first.outputs.name }}"},
+}
+_SYNTAX_AT_RE = re.compile(r"at line (\d+) column (\d+)")
 
 
-def workflow_new(request, *args, **kwargs):
-    return HttpResponse("not yet", status=501)
+# --- checking a source text ------------------------------------------------------
 
 
-def workflow_import(request, *args, **kwargs):
-    return HttpResponse("not yet", status=501)
+def check_source(text: str) -> tuple[dict | None, dict]:
+    """(definition or None, validation result) for the editor's text; each issue gets a `line` (1-based or None)."""
+    definition, issues = parse_definition(text)
+    if issues:
+        result = {"valid": False, "issues": issues}
+    else:
+        result = validate(definition)
+    result = {"valid": result["valid"], "issues": with_lines(text, result["issues"], parsed=not issues)}
+    return definition, result
 
 
-def validate_source(request, *args, **kwargs):
-    return HttpResponse("not yet", status=501)
+def with_lines(text: str, issues: list[dict], parsed: bool = True) -> list[dict]:
+    """The issues, each with the line of the source its path (or syntax error) points at.
+
+    A path missing from the source (a required key that isn't there) points
+    at its nearest existing parent.
+    """
+    if not issues:
+        return []
+    source_map = {}
+    if parsed:
+        try:
+            source_map = calculate(text)
+        except (SourceMapError, ValueError, RecursionError):
+            source_map = {}
+    lined = []
+    for issue in issues:
+        line = None
+        match = _SYNTAX_AT_RE.search(issue["message"]) if issue["code"] == "invalid_json" else None
+        if match:
+            line = int(match.group(1))
+        elif source_map:
+            line = _line_of(source_map, issue.get("path") or "")
+        lined.append({**issue, "line": line})
+    return lined
 
 
-def workflow_edit(request, *args, **kwargs):
-    return HttpResponse("not yet", status=501)
+def _line_of(source_map: dict, pointer: str) -> int | None:
+    # json_source_map writes keys unescaped ("/a/b" for the key "a/b"); the
+    # validator's pointers are escaped (RFC 6901): compare part by part.
+    parts = [part.replace("~1", "/").replace("~0", "~") for part in pointer.split("/")[1:]] if pointer else []
+    while True:
+        entry = source_map.get("".join(f"/{part}" for part in parts))
+        if entry is not None:
+            start = entry.key_start or entry.value_start
+            return start.line + 1
+        if not parts:
+            return None
+        parts.pop()
+
+
+def issues_context(result: dict | None) -> dict:
+    """What templates/workflows/_issues.html shows."""
+    if result is None:
+        return {"checked": False}
+    lines = sorted({issue["line"] for issue in result["issues"] if issue["line"] and issue["severity"] == ERROR})
+    return {
+        "checked": True,
+        "valid": result["valid"],
+        "issues": result["issues"],
+        "bad_lines": ",".join(str(line) for line in lines),
+    }
+
+
+# --- pages --------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def validate_source(request):
+    _, result = check_source(request.POST.get("source", ""))
+    return render(request, "workflows/_issues.html", issues_context(result))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def workflow_new(request):
+    if request.method == "POST":
+        return _save_new(request, request.POST.get("source", ""))
+    name = request.GET.get("example")
+    if name:
+        source = examples.source(name)
+        if source is None:
+            raise Http404("no such example")
+    else:
+        source = pretty(SKELETON)
+    return _editor(request, source)
+
+
+@login_required
+@require_POST
+def workflow_import(request):
+    upload = request.FILES.get("file")
+    if upload is None:
+        messages.error(request, "Choose a JSON file to import.")
+        return redirect("workflow-list")
+    if upload.size > IMPORT_MAX_BYTES:
+        messages.error(request, f"{upload.name} is {upload.size:,} bytes; at most {IMPORT_MAX_BYTES:,} are accepted.")
+        return redirect("workflow-list")
+    try:
+        text = upload.read().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        messages.error(request, f"{upload.name} is not UTF-8 text ({exc.reason} at byte {exc.start}).")
+        return redirect("workflow-list")
+    return _save_new(request, text)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def workflow_edit(request, slug):
+    workflow = get_workflow_for(request.user, slug)
+    if request.method == "GET":
+        latest = workflow.latest_version()
+        return _editor(request, pretty(latest.definition if latest else {**SKELETON, "id": slug}), workflow)
+    source = request.POST.get("source", "")
+    definition, result = check_source(source)
+    if result["valid"] and definition.get("id") != workflow.slug:
+        issue = make_issue(
+            "id_mismatch",
+            f"the id is `{definition.get('id')}`, but this is workflow `{workflow.slug}`",
+            "/id",
+            f'keep "id": "{workflow.slug}"; to save a copy under another id, use New workflow',
+        )
+        result = {"valid": False, "issues": with_lines(source, [issue])}
+    if not result["valid"]:
+        return _editor(request, source, workflow, result, status=400)
+    with transaction.atomic():  # the version and the workflow's name, description, tags together
+        version, created = workflow.add_version(definition, author=request.user)
+    if created:
+        messages.success(request, f"Saved version {version.version}.")
+    else:
+        messages.info(request, f"No changes: nothing saved (the content is version {version.version}).")
+    return redirect("workflow-detail", slug=workflow.slug)
+
+
+def _save_new(request, source: str):
+    """Create the workflow the definition names, or add a version to it if it is one of yours."""
+    definition, result = check_source(source)
+    if not result["valid"]:
+        return _editor(request, source, result=result, status=400)
+    slug = definition["id"]
+    existing = Workflow.objects.filter(slug=slug).first()
+    problem = None
+    if existing and not Workflow.objects.visible_to(request.user).filter(pk=existing.pk).exists():
+        problem = make_issue(
+            "id_taken",
+            f"the id `{slug}` is taken by another team's workflow",
+            "/id",
+            "choose another id",
+        )
+    else:
+        try:
+            team = existing.team if existing else WorkflowViewSet._team(request, request.POST.get("team") or None)
+        except ApiValidationError as exc:
+            problem = make_issue("team", _first_message(exc.detail), "", "ask an administrator to add you to a team")
+    if problem:
+        return _editor(request, source, result={"valid": False, "issues": with_lines(source, [problem])}, status=400)
+    version, created = Workflow.import_definition(definition, team=team, author=request.user)
+    if not created:
+        messages.info(request, f"No changes: {slug} already holds this content (version {version.version}).")
+    elif existing:
+        messages.success(request, f"Saved version {version.version} of {slug}.")
+    else:
+        messages.success(request, f"Created workflow {slug}.")
+    return redirect("workflow-detail", slug=slug)
+
+
+def _first_message(detail) -> str:
+    while isinstance(detail, dict | list) and detail:
+        detail = next(iter(detail.values())) if isinstance(detail, dict) else detail[0]
+    return str(detail)
+
+
+def _editor(request, source: str, workflow=None, result=None, status=200):
+    user = request.user
+    teams = Team.objects.all() if user.is_staff else user.teams.all()
+    context = {
+        "nav": "workflows",
+        "workflow": workflow,
+        "source": source,
+        "line_count": source.count("\n") + 1,
+        "examples": examples.names() if workflow is None else [],
+        # A new workflow's team must be named when the user could mean several.
+        "teams": list(teams) if workflow is None and len(teams) > 1 else [],
+        "chosen_team": request.POST.get("team", ""),
+        "latest": workflow.latest_version() if workflow else None,
+        **issues_context(result),
+    }
+    return render(request, "workflows/editor.html", context, status=status)

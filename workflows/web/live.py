@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import Count, Q
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from workflows.models import (
@@ -41,6 +42,9 @@ STEP_LIST_FIELDS = (
 FINAL_STEP_STATUSES = ("succeeded", "failed", "skipped", "cancelled")
 # Past this many steps the timeline shows the earliest ones and says so.
 TIMELINE_LIMIT = 300
+# The step table shows this many rows unless asked for all: thousands of rows
+# would make a big run's page slow to load and to update. The graph shows all.
+TABLE_LIMIT = 200
 RECENT_RUNS = 15
 
 
@@ -97,11 +101,15 @@ def timeline(run: Run, steps: list[StepRun], now: datetime | None = None) -> dic
     return {"rows": rows, "hidden": len(placed) - len(shown), "span": timedelta(seconds=span)}
 
 
-def run_context(run: Run, steps: list[StepRun] | None = None) -> dict:
+def run_context(run: Run, steps: list[StepRun] | None = None, whole_table: bool = False) -> dict:
     """Everything the run page's partials need (steps: all of them, as the page shows)."""
     steps = step_rows(run) if steps is None else steps
     return {
+        "table": steps if whole_table else steps[:TABLE_LIMIT],
+        "whole_table": whole_table or len(steps) <= TABLE_LIMIT,
         "run": run,
+        # Rows link to their step as step_base + id: a reverse() per row costs more than the rest of the row.
+        "step_base": reverse("step-detail", args=[run.pk, "-"])[:-2],
         "steps": steps,
         "progress": progress(run),
         "timeline": timeline(run, steps),
@@ -109,11 +117,17 @@ def run_context(run: Run, steps: list[StepRun] | None = None) -> dict:
     }
 
 
-def run_update_html(run_id: int, step_ids=None, since=None, with_timeline=True, all_steps=False) -> str:
-    """The out-of-band fragments that bring an open run page up to date.
+def run_update_messages(
+    run_id: int, step_ids=None, since=None, with_timeline=True, all_steps=False, whole_table=False
+) -> list[str]:
+    """The out-of-band fragments that bring an open run page up to date, as WebSocket messages.
+
+    Changed table rows travel in a message of their own: the browser parses a
+    fragment by its first tag, and `<tr>`s after a `<div>` would be dropped.
 
     step_ids: the steps that changed; since: steps changed after this moment
-    (a page catching up after it connected); all_steps: every row.
+    (a page catching up after it connected); all_steps: every row;
+    whole_table: the page shows every row, not only the first TABLE_LIMIT.
     """
     run = Run.objects.select_related("workflow").get(pk=run_id)
     everything = step_rows(run)
@@ -126,14 +140,23 @@ def run_update_html(run_id: int, step_ids=None, since=None, with_timeline=True, 
         changed = [step for step in everything if step.step_id in wanted]
     else:
         changed = []
-    context = run_context(run, everything)
+    context = run_context(run, everything, whole_table)
+    if not whole_table:
+        in_table = {step.pk for step in context["table"]}
+        changed_rows = [step for step in changed if step.pk in in_table]
+    else:
+        changed_rows = changed
     context.update(
         oob=True,
         changed=changed,
         with_timeline=with_timeline,
         changed_statuses=json.dumps({step.step_id: step.status for step in changed}),
     )
-    return render_to_string("runs/_live.html", context)
+    messages = []
+    if changed_rows:  # rows first: the run's header never runs ahead of its steps
+        messages.append(render_to_string("runs/_live_rows.html", {**context, "changed": changed_rows}))
+    messages.append(render_to_string("runs/_live.html", context))
+    return messages
 
 
 # --- dashboard ------------------------------------------------------------------

@@ -7,8 +7,9 @@ from datetime import timedelta
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
@@ -54,10 +55,10 @@ def run_list(request):
 @require_GET
 def run_detail(request, run_id):
     run = get_run_for(request.user, run_id)
-    context = live.run_context(run)
+    context = live.run_context(run, whole_table=request.GET.get("steps") == "all")
     context.update(
         nav="runs",
-        graph=graphs.dag_json(run.version.definition, context["statuses"]),
+        graph=graphs.plan_graph(engine.plan_of(run), context["statuses"]),
         # The socket sends whatever changed after this page was rendered.
         rendered_at=f"{time.time():.3f}",
     )
@@ -91,7 +92,7 @@ def run_cancel(request, run_id):
         messages.success(request, f"Run {run.pk} cancelled.")
     else:
         messages.error(request, f"Run {run.pk} had already finished ({run.status}).")
-    return redirect("run-detail", run_id=run.pk)
+    return _go_to(request, run)
 
 
 @login_required
@@ -102,12 +103,20 @@ def run_rerun(request, run_id):
         new = engine.rerun(run, user=request.user)
     except engine.RunRefused as refused:
         messages.error(request, str(refused))
-        return redirect("run-detail", run_id=run.pk)
+        return _go_to(request, run)
     except StateUnavailable as exc:
         messages.error(request, f"Could not start the re-run: {exc}")
-        return redirect("run-detail", run_id=run.pk)
+        return _go_to(request, run)
     messages.success(request, f"Re-running run {run.pk} from where it stopped.")
-    return redirect("run-detail", run_id=new.pk)
+    return _go_to(request, new)
+
+
+def _go_to(request, run):
+    """To the run's page: a redirect, or for htmx a full navigation (HX-Redirect)."""
+    url = reverse("run-detail", args=[run.pk])
+    if request.headers.get("HX-Request"):
+        return HttpResponse(status=204, headers={"HX-Redirect": url})
+    return redirect(url)
 
 
 def _pretty(value) -> str | None:

@@ -1,0 +1,66 @@
+"""The step graph as the DAG picture wants it (static/oaweb/dag.js draws it).
+
+Shared by the workflow page and the run page: both include
+templates/workflows/_dag.html with `graph=dag_json(...)`.
+"""
+
+import json
+
+from workflows.graph import step_parents
+
+NO_STATUS = ""
+
+
+def dag_json(definition: dict, statuses: dict[str, str] | None = None) -> str:
+    """`{"nodes": [{"id", "component", "status"}], "edges": [[from, to], ...]}` as JSON text.
+
+    Edges are the graph's own (workflows.graph.step_parents: depends_on and
+    the step references in inputs and `when`), so the picture and the engine
+    never disagree. Tolerates an invalid definition (it is drawn while being
+    edited): malformed steps, self-references and references to unknown
+    steps are left out.
+    The template embeds the text with `json_script`, which escapes `<`.
+    """
+    statuses = statuses or {}
+    steps = definition.get("steps") if isinstance(definition, dict) else None
+    steps = [step for step in steps if isinstance(step, dict)] if isinstance(steps, list) else []
+    nodes = []
+    known: set[str] = set()
+    for step in steps:
+        step_id = step.get("id")
+        if not isinstance(step_id, str) or step_id in known:
+            continue
+        known.add(step_id)
+        component = step.get("component")
+        nodes.append(
+            {
+                "id": step_id,
+                "component": component if isinstance(component, str) else "",
+                "status": statuses.get(step_id, NO_STATUS),
+            }
+        )
+    edges = []
+    seen: set[str] = set()
+    for step in steps:
+        step_id = step.get("id")
+        if not isinstance(step_id, str) or step_id in seen:
+            continue
+        seen.add(step_id)
+        parents = sorted(step_parents(step) & known - {step_id})
+        edges.extend([parent, step_id] for parent in parents)
+    return json.dumps({"nodes": nodes, "edges": edges}, ensure_ascii=False, separators=(",", ":"))
+
+
+def plan_graph(plan, statuses: dict[str, str] | None = None) -> dict:
+    """The graph of a compiled plan (workflows.engine.compiled): a run's, without re-reading its definition.
+
+    A dict, not JSON text, so `json_script` encodes it once: a 2,000-step
+    graph as a JSON string inside JSON would cost the page a fifth more.
+    """
+    statuses = statuses or {}
+    nodes = [
+        {"id": step_id, "component": step.get("component", ""), "status": statuses.get(step_id, NO_STATUS)}
+        for step_id, step in plan.steps.items()
+    ]
+    edges = [[parent, step_id] for step_id in plan.steps for parent in sorted(plan.parents[step_id])]
+    return {"nodes": nodes, "edges": edges}

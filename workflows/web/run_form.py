@@ -1,0 +1,174 @@
+"""The "Run" form of a workflow page, generated from the workflow's input schemas.
+
+Pure functions: `fields` describes the form for the template, `parse` turns
+the posted form back into typed run inputs. Checking the values against the
+schemas is not done here: engine.start_run does it (validate_inputs), for
+the page exactly as for the API.
+
+    string            -> text input
+    number / integer  -> number input
+    boolean           -> checkbox
+    enum              -> select
+    anything else     -> textarea of JSON (object, array, no or several types)
+"""
+
+import json
+import math
+from dataclasses import dataclass, field
+
+TEXT = "text"
+NUMBER = "number"
+INTEGER = "integer"
+CHECKBOX = "checkbox"
+SELECT = "select"
+JSON = "json"
+
+PREFIX = "input-"  # keeps input names apart from csrfmiddlewaretoken and friends
+GENERAL = ""  # the errors key of a problem that is not about one input
+
+
+@dataclass
+class Field:
+    name: str
+    kind: str
+    required: bool
+    description: str = ""
+    value: str = ""  # as shown in the input
+    checked: bool = False
+    choices: list[tuple[str, str]] = field(default_factory=list)  # (option value, label)
+    error: str = ""
+
+    @property
+    def html_name(self) -> str:
+        return PREFIX + self.name
+
+
+def kind_of(schema) -> str:
+    if not isinstance(schema, dict):
+        return JSON
+    if isinstance(schema.get("enum"), list) and schema["enum"]:
+        return SELECT
+    return {"string": TEXT, "number": NUMBER, "integer": INTEGER, "boolean": CHECKBOX}.get(schema.get("type"), JSON)
+
+
+def declared_inputs(definition) -> dict:
+    inputs = definition.get("inputs") if isinstance(definition, dict) else None
+    return inputs if isinstance(inputs, dict) else {}
+
+
+def fields(definition, data=None, errors: dict | None = None) -> list[Field]:
+    """The form's fields: defaults prefilled, or the posted `data` when re-shown with `errors`."""
+    errors = errors or {}
+    shown = []
+    for name, schema in declared_inputs(definition).items():
+        schema = schema if isinstance(schema, dict) else {}
+        kind = kind_of(schema)
+        item = Field(
+            name=name,
+            kind=kind,
+            required="default" not in schema,
+            description=schema.get("description") if isinstance(schema.get("description"), str) else "",
+            error=errors.get(name, ""),
+        )
+        if kind == SELECT:
+            item.choices = [(_option(choice), _label(choice)) for choice in schema["enum"]]
+        if data is not None:
+            item.value = data.get(item.html_name, "")
+            item.checked = item.html_name in data
+        elif "default" in schema:
+            item.value, item.checked = _shown(kind, schema["default"]), schema["default"] is True
+        shown.append(item)
+    return shown
+
+
+def parse(definition, data) -> tuple[dict, dict[str, str]]:
+    """The posted form as run inputs: (values, errors by input name).
+
+    An empty field is left out, so the input's default applies (or the
+    engine reports it missing); a checkbox is always true or false.
+    """
+    values, errors = {}, {}
+    for name, schema in declared_inputs(definition).items():
+        kind = kind_of(schema)
+        key = PREFIX + name
+        if kind == CHECKBOX:
+            values[name] = key in data
+            continue
+        raw = data.get(key, "")
+        if raw.strip() == "":
+            continue
+        try:
+            values[name] = _parsed(kind, raw, schema)
+        except ValueError as exc:
+            errors[name] = str(exc)
+    return values, errors
+
+
+def errors_from_issues(issues: list[dict]) -> dict[str, str]:
+    """validate_inputs' issues (paths /inputs/NAME) as errors by input name."""
+    errors: dict[str, str] = {}
+    for issue in issues:
+        path = issue.get("path") or ""
+        name = path[len("/inputs/") :].replace("~1", "/").replace("~0", "~") if path.startswith("/inputs/") else ""
+        errors[name] = f"{errors[name]}; {issue['message']}" if name in errors else issue["message"]
+    return errors
+
+
+def _option(choice) -> str:
+    return json.dumps(choice, ensure_ascii=False)
+
+
+def _label(choice) -> str:
+    return choice if isinstance(choice, str) else _option(choice)
+
+
+def _shown(kind: str, value) -> str:
+    if kind == SELECT:
+        return _option(value)
+    if kind == TEXT and isinstance(value, str):
+        return value
+    if kind in (NUMBER, INTEGER) and isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def _parsed(kind: str, raw: str, schema):
+    if kind == TEXT:
+        return raw
+    if kind == SELECT:
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw
+        if value not in schema["enum"]:
+            raise ValueError("choose one of the listed values")
+        return value
+    if kind == INTEGER:
+        try:
+            return int(raw.strip())
+        except ValueError:
+            raise ValueError(f"{raw.strip()!r} is not a whole number") from None
+    if kind == NUMBER:
+        text = raw.strip()
+        try:
+            return int(text)
+        except ValueError:
+            pass
+        try:
+            number = float(text)
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number):
+            raise ValueError(f"{text!r} is not a number")
+        return number
+    try:
+        return json.loads(raw, parse_constant=_refuse_constant)
+    except ValueError as exc:
+        declared = schema.get("type") if isinstance(schema, dict) else None
+        if declared is None:  # no declared type: plain text is a string
+            return raw
+        raise ValueError(f"not valid JSON: {exc}") from None
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a JSON value")
