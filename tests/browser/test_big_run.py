@@ -45,4 +45,4 @@ def test_big_run_graph_draws_in_under_three_seconds(logged_in, team):
     assert nodes == STEPS
     assert page.locator("svg.dag g.node.st-succeeded").count() == 600
     assert ready_ms < TARGET_MS
-    screenshot(page, "run-detail-2000-steps")
+    screenshot(page, "run-detail-2000-steps", full_page=False)

@@ -149,7 +149,7 @@ def run_update_messages(
     context.update(
         oob=True,
         changed=changed,
-        with_timeline=with_timeline,
+        with_timeline=with_timeline or run.is_final,  # a finished run's last picture is never left out
         changed_statuses=json.dumps({step.step_id: step.status for step in changed}),
     )
     messages = []
