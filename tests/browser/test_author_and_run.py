@@ -14,7 +14,12 @@ def definition_text(component: str) -> str:
         "version": "1.0.0",
         "inputs": {"name": {"type": "string", "default": "world"}},
         "steps": [
-            {"id": "hello", "component": "text.template", "inputs": {"template": "hello {name}", "values": {"name": "{{ inputs.name }}"}}, **queue},
+            {
+                "id": "hello",
+                "component": "text.template",
+                "inputs": {"template": "hello {name}", "values": {"name": "{{ inputs.name }}"}},
+                **queue,
+            },
             {"id": "echo", "component": component, "inputs": {"value": "{{ steps.hello.outputs.text }}"}, **queue},
         ],
         "outputs": {"text": "{{ steps.echo.outputs.value }}"},
