@@ -58,6 +58,7 @@ def chromium():
             browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
             yield browser
             browser.close()
+
     finally:
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
@@ -80,6 +81,25 @@ def oaweb_server_process(django_db_setup, django_db_blocker, request):
         if pool:
             pool.stop_all()
         server.stop()
+        close_stray_connections()
+
+
+def close_stray_connections():
+    """End the browser tests' own leftover PostgreSQL sessions, so the test database can be dropped.
+
+    With Playwright's event loop running in this thread, each test body gets
+    a Django connection of its own (a different context), which nothing
+    closes afterwards; by now no server or worker uses the database.
+    """
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
 
 
 def step_queue() -> dict:
