@@ -65,6 +65,24 @@ def ensure_embedded_worker():
     return _worker
 
 
+def stop_embedded_worker() -> None:
+    """Stop the in-process worker and its maintenance thread; the next send starts a new one.
+
+    Embedded mode is one process per database: its run state lives in that
+    process's memory. Tests that hand the database to another embedded
+    process (the browser tests' server) stop this one first.
+    """
+    global _worker
+    with _lock:
+        worker, _worker = _worker, None
+    if worker is None:
+        return
+    from workflows.heartbeat import stop_maintenance_thread
+
+    stop_maintenance_thread()
+    worker.stop(in_sighandler=False)
+
+
 _beat = None
 
 

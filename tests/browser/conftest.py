@@ -4,12 +4,14 @@ Marked `browser`; deselect locally with `-m "not browser"`. Screenshots go to
 var/screenshots/ (not committed) for people to look at.
 """
 
+import functools
 import os
 import shutil
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connections
 
 from tests.conftest import PASSWORD, make_user
 
@@ -35,6 +37,26 @@ def pytest_collection_modifyitems(items):
         if here in Path(item.fspath).parents:
             item.add_marker(pytest.mark.browser)
             item.add_marker(pytest.mark.slow)
+            item.obj = closing_its_connection(item.obj)
+
+
+def closing_its_connection(test):
+    """Close the test body's own database connection when it ends.
+
+    With Playwright's event loop running in this thread, the body of a test
+    gets a Django connection of its own (another context than its fixtures'),
+    which nothing else would close; PostgreSQL then refuses to drop the test
+    database at the end of the session.
+    """
+
+    @functools.wraps(test)
+    def run(*args, **kwargs):
+        try:
+            return test(*args, **kwargs)
+        finally:
+            connections.close_all()
+
+    return run
 
 
 @pytest.fixture
@@ -63,11 +85,21 @@ def chromium():
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
-@pytest.fixture(scope="session")
-def oaweb_server_process(django_db_setup, django_db_blocker, request):
-    """One daphne for the session; in distributed mode also a one-slot worker on queue `browser`."""
+@pytest.fixture(scope="module")
+def oaweb_server_process(django_db_setup, django_db_blocker):
+    """A daphne per test module; in distributed mode also a one-slot worker on queue `browser`.
+
+    Embedded mode keeps a run's hot state in the memory of the one process
+    that runs it, so two embedded processes must never share a database: this
+    test process's own worker stops while the server runs (the next engine
+    test starts it again), and the server stops with its module.
+    """
     from tests.browser.server import LiveServer
 
+    if settings.EMBEDDED:
+        from workflows.embedded import stop_embedded_worker
+
+        stop_embedded_worker()
     with django_db_blocker.unblock():
         # One step at a time in embedded mode, so a fan-out's second step is seen waiting in its queue.
         server = LiveServer(extra_env={"OAWEB_EMBEDDED_CONCURRENCY": "1"})
@@ -81,25 +113,7 @@ def oaweb_server_process(django_db_setup, django_db_blocker, request):
         if pool:
             pool.stop_all()
         server.stop()
-        close_stray_connections()
 
-
-def close_stray_connections():
-    """End the browser tests' own leftover PostgreSQL sessions, so the test database can be dropped.
-
-    With Playwright's event loop running in this thread, each test body gets
-    a Django connection of its own (a different context), which nothing
-    closes afterwards; by now no server or worker uses the database.
-    """
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
 
 
 def step_queue() -> dict:

@@ -66,7 +66,8 @@ class LiveServer:
             text=True,
             start_new_session=True,
         )
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
         self._wait_until_up()
 
     def _read(self):
@@ -94,3 +95,6 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
+        self._reader.join(5)  # EOF once the process is gone
+        if not self.process.stdout.closed:
+            self.process.stdout.close()
