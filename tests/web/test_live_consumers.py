@@ -100,6 +100,7 @@ async def test_a_socket_from_another_site_is_refused(owner, run):
     )
     connected, _ = await communicator.connect()
     assert not connected
+    await communicator.wait()
 
 
 async def test_run_page_catches_up_then_follows_step_changes(owner, run):
