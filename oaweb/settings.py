@@ -10,6 +10,7 @@ Two modes share one engine:
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from oaweb.env import env_bool, env_float, env_int, env_list, env_str, env_url
@@ -57,6 +58,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Metrics (issue 6): API request rate and latency, for /metrics.
+    "workflows.timings.ApiTimingMiddleware",
 ]
 
 ROOT_URLCONF = "oaweb.urls"
@@ -179,6 +182,17 @@ OAWEB_MAX_OUTPUT_BYTES = env_int("OAWEB_MAX_OUTPUT_BYTES", 1024 * 1024, minimum=
 OAWEB_HTTP_ALLOW_PRIVATE = env_bool("OAWEB_HTTP_ALLOW_PRIVATE", False)
 OAWEB_HTTP_TIMEOUT = env_float("OAWEB_HTTP_TIMEOUT", 10.0)
 OAWEB_HTTP_MAX_BYTES = env_int("OAWEB_HTTP_MAX_BYTES", 1024 * 1024, minimum=1)
+
+# --- Metrics (issue 6) ---------------------------------------------------------
+# Bearer token /metrics asks for (empty: /metrics is open, as Prometheus expects).
+OAWEB_METRICS_TOKEN = env_str("OAWEB_METRICS_TOKEN")
+# Finished runs older than this many days are deleted daily (prune_runs); 0: never.
+OAWEB_PRUNE_AFTER_DAYS = env_int("OAWEB_PRUNE_AFTER_DAYS", 30, minimum=0)
+# Beat's DatabaseScheduler writes this entry as a PeriodicTask when it starts
+# (the task itself does nothing when OAWEB_PRUNE_AFTER_DAYS is 0).
+CELERY_BEAT_SCHEDULE = {
+    "oaweb-prune-runs": {"task": "oaweb.prune_runs", "schedule": crontab(minute=17, hour=3)},
+}
 
 OAWEB_LLM_BASE_URL = env_url("OAWEB_LLM_BASE_URL", ("http", "https"))
 OAWEB_LLM_API_KEY = env_str("OAWEB_LLM_API_KEY")

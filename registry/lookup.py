@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 
+from workflows import timings
+
 GENERATION_KEY = "oaweb:registry:generation"
 SNAPSHOT_KEY = "oaweb:registry:snapshot:{generation}"
 SNAPSHOT_TTL = 24 * 3600
@@ -93,6 +95,14 @@ def _load_snapshot() -> dict[str, ComponentInfo]:
 
 def components() -> dict[str, ComponentInfo]:
     """Every component by name (disabled ones too: callers decide)."""
+    started = time.perf_counter()  # metrics (issue 6): lookup time, cached or not
+    try:
+        return _components()
+    finally:
+        timings.observe("component_lookup", time.perf_counter() - started)
+
+
+def _components() -> dict[str, ComponentInfo]:
     generation = _generation()
     # The per-thread copy spares unpickling the snapshot on every lookup.
     if getattr(_local, "generation", None) == generation:

@@ -29,9 +29,10 @@ from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
 from registry import lookup
-from workflows import events
+from workflows import events, rollups
 from workflows.conditions import ConditionError, parse_condition
 from workflows.graph import Plan, build_plan, descendants
+from workflows.heartbeat import running_steps
 from workflows.models import (
     ATTEMPT_CANCELLED,
     RUN_CANCELLED,
@@ -334,9 +335,13 @@ def maybe_finish_run(run_id: int) -> None:
         failed = sorted(step_id for step_id, (state, _) in steps.items() if state == STEP_FAILED)
         error = f"step{'s' if len(failed) > 1 else ''} failed: {', '.join(failed)}"
     now = timezone.now()
-    changed = Run.objects.filter(pk=run_id, status__in=[RUN_PENDING, RUN_RUNNING]).update(
-        status=status, outputs=outputs, error=error, finished=now
-    )
+    # Metrics (issue 6): the run's rollups are added in the transaction that finishes it.
+    with transaction.atomic():
+        changed = Run.objects.filter(pk=run_id, status__in=[RUN_PENDING, RUN_RUNNING]).update(
+            status=status, outputs=outputs, error=error, finished=now
+        )
+        if changed:
+            rollups.record_run(run_id)
     if changed:
         run.status, run.outputs, run.error, run.finished = status, outputs, error, now
         _drop_state(run_id)
@@ -374,10 +379,13 @@ def cancel_run(run: Run) -> bool:
         StepAttempt.objects.bulk_create(
             [step.ended_attempt(ATTEMPT_CANCELLED, now, "cancelled") for step in running], ignore_conflicts=True
         )
+        rollups.record_run(run.pk)  # metrics (issue 6): counted with the cancel, in its transaction
     running_tasks = [step.task_id for step in running if step.task_id]
     run.status, run.finished = RUN_CANCELLED, now
-    # Running components see context.stop through their worker's heartbeat;
-    # revoking keeps any redelivery of their tasks from starting them again.
+    # Running components see context.stop through their worker's heartbeat
+    # (at once if they run in this process: embedded mode); revoking keeps
+    # any redelivery of their tasks from starting them again.
+    running_steps.stop([step.pk for step in running])
     if running_tasks and not settings.EMBEDDED:
         from oaweb.celery import app
 

@@ -36,6 +36,13 @@ class RunningSteps:
         with self._lock:
             self._steps.pop(step_run_id, None)
 
+    def stop(self, step_run_ids) -> None:
+        """Tell those of these steps running in this process to stop now (a cancel made here)."""
+        with self._lock:
+            contexts = [self._steps[pk][1] for pk in step_run_ids if pk in self._steps]
+        for context in contexts:
+            context.stop.set()
+
     def snapshot(self):
         with self._lock:
             return dict(self._steps)
@@ -65,6 +72,7 @@ def renew_leases() -> None:
 
 
 def maintenance_loop(stop: threading.Event) -> None:
+    from workflows import metrics, timings
     from workflows.recovery import reap
     from workflows.workers import Worker
 
@@ -78,6 +86,11 @@ def maintenance_loop(stop: threading.Event) -> None:
                 reap()
         except Exception:  # keep beating: a database or Redis hiccup must not end the thread
             log.exception("worker maintenance failed; retrying")
+        try:  # metrics (issue 6): queue depth and busy workers once a minute; this process's timings
+            metrics.sample_gauges_if_due()
+            timings.flush()
+        except Exception:  # a view of the system: never in the way of the heartbeat
+            log.warning("sampling metrics failed", exc_info=True)
         finally:
             close_old_connections()
 

@@ -4,7 +4,8 @@ from celery import shared_task
 from celery.signals import worker_ready
 from django.db import close_old_connections
 
-from workflows import schedules, steps  # noqa: F401  (schedules: the task beat fires)
+# schedules and prune (metrics, issue 6): the tasks beat fires
+from workflows import prune, schedules, steps  # noqa: F401
 from workflows.heartbeat import ensure_maintenance_thread
 
 

@@ -32,6 +32,7 @@ from jsonschema import Draft7Validator, ValidationError, validators
 from jsonschema.exceptions import SchemaError
 
 from registry import lookup
+from workflows import timings
 from workflows.conditions import ConditionError, parse_condition
 from workflows.format import FORMAT_SCHEMA, PATTERN_HELP, check_format, fullmatch_regex, json_type
 from workflows.graph import describe_cycle, find_cycles
@@ -77,7 +78,8 @@ def validate(definition, mode: str = "normal", components: dict | None = None) -
     then the result is cached. Explicit components are never cached.
     """
     _check_mode(mode)
-    return _validate(definition, mode, components)
+    with timings.timed("validation"):  # metrics (issue 6): where time goes
+        return _validate(definition, mode, components)
 
 
 def parse_definition(raw: bytes | str) -> tuple[object | None, list[dict]]:
@@ -121,10 +123,11 @@ def parse_definition(raw: bytes | str) -> tuple[object | None, list[dict]]:
 def validate_source(raw: bytes | str, mode: str = "normal", components: dict | None = None) -> dict:
     """parse_definition, then validate."""
     _check_mode(mode)
-    value, issues = parse_definition(raw)
-    if issues:
-        return _result(issues, mode)
-    return _validate(value, mode, components)
+    with timings.timed("validation"):  # metrics (issue 6): where time goes
+        value, issues = parse_definition(raw)
+        if issues:
+            return _result(issues, mode)
+        return _validate(value, mode, components)
 
 
 def validate_inputs(definition: dict, given: dict | None) -> tuple[dict, list[dict]]:

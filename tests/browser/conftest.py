@@ -115,7 +115,6 @@ def oaweb_server_process(django_db_setup, django_db_blocker):
         server.stop()
 
 
-
 def step_queue() -> dict:
     """The queue a browser test's steps go to: the one-slot worker's (distributed) or the embedded one."""
     return {} if settings.EMBEDDED else {"queue": BROWSER_QUEUE}

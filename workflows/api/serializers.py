@@ -230,9 +230,31 @@ class MetricsQuerySerializer(serializers.Serializer):
         return data
 
 
+class PercentilesSerializer(serializers.Serializer):
+    p50 = serializers.FloatField(allow_null=True)
+    p95 = serializers.FloatField(allow_null=True)
+    p99 = serializers.FloatField(allow_null=True)
+
+
+class FinishedSerializer(serializers.Serializer):
+    """Metrics (issue 6): from the per-minute rollups, so pruned runs still count."""
+
+    since = serializers.DateTimeField(
+        help_text="`since` rounded down to the minute (to the hour when over two days ago)"
+    )
+    runs = serializers.DictField(child=serializers.IntegerField(), help_text="runs finished since, by status")
+    steps = serializers.DictField(child=serializers.IntegerField(), help_text="steps finished since, by status")
+    run_seconds = PercentilesSerializer(help_text="run end to end (created to finished)")
+    step_seconds = PercentilesSerializer(help_text="step execution (started to finished, last attempt)")
+    queue_wait_seconds = PercentilesSerializer(help_text="step queue wait (enqueued to started, first attempt)")
+
+
 class MetricsSummarySerializer(serializers.Serializer):
     since = serializers.DateTimeField()
     runs = serializers.DictField(child=serializers.IntegerField(), help_text="runs created since, by status")
     steps = serializers.DictField(child=serializers.IntegerField(), help_text="their steps, by status")
     run_seconds_p50 = serializers.FloatField(allow_null=True)
     run_seconds_p95 = serializers.FloatField(allow_null=True)
+    finished = FinishedSerializer(
+        help_text="runs and steps that finished since, with latency percentiles (within 28 %: see docs)"
+    )

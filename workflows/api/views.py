@@ -13,7 +13,7 @@ from rest_framework.decorators import action, api_view
 from rest_framework.response import Response
 
 from registry.models import Component
-from workflows import engine
+from workflows import engine, metrics
 from workflows.api import serializers as api
 from workflows.api.errors import Conflict, ServiceUnavailable
 from workflows.api.schema import ERROR
@@ -361,6 +361,8 @@ def metrics_summary(request):
             "steps": dict(steps.values_list("status").annotate(n=Count("id")).order_by()),
             "run_seconds_p50": _percentile(durations, 0.5),
             "run_seconds_p95": _percentile(durations, 0.95),
+            # Metrics (issue 6): from the rollups, so pruned runs still count.
+            "finished": metrics.finished_since(request.user, since),
         }
     )
 

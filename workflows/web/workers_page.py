@@ -1,7 +1,31 @@
-"""Placeholder until its page lands."""
+"""The workers page: every worker process, its queues and load, and whether it still beats.
 
-from django.http import HttpResponse
+Workers are global (they serve every team): any logged-in user sees them.
+An htmx request (the refresh every few seconds) gets the table alone.
+"""
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from workflows.metrics import worker_rows
+from workflows.workers import lost_after
 
 
-def worker_list(request, *args, **kwargs):
-    return HttpResponse("not yet", status=501)
+@login_required
+@require_GET
+def worker_list(request):
+    workers = worker_rows()
+    context = {
+        "nav": "workers",
+        "workers": workers,
+        "online": sum(1 for worker in workers if not worker.is_lost),
+        "lost_after": lost_after().total_seconds(),
+    }
+    template = "workers/_table.html" if _partial(request) else "workers/page.html"
+    return render(request, template, context)
+
+
+def _partial(request) -> bool:
+    # htmx restoring history wants the whole page, not the fragment.
+    return bool(request.headers.get("HX-Request")) and not request.headers.get("HX-History-Restore-Request")

@@ -1,0 +1,416 @@
+"""What the metrics page, the API summary and /metrics show, read from rollups and live state.
+
+Numbers of finished runs and steps come from the rollups (workflows/rollups.py),
+filtered to the workflows a user may see; queue depth and workers are global
+and read live (Redis and the database), and sampled once a minute into
+GaugeSample rows by every worker's maintenance thread for the charts.
+"""
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, Func, IntegerField, Max, Q, Sum
+from django.utils import timezone
+
+from workflows import rollups, timings
+from workflows.rollups import ALL_STEPS, DURATION_FIELDS, HOUR, MINUTE, RUN, WAIT_FIELDS, GaugeSample, MetricRollup
+
+FRACTIONS = (0.5, 0.95, 0.99)
+
+
+def percentiles(counts, fractions=FRACTIONS) -> list[float | None]:
+    """Several percentiles of one histogram in one pass (rollups.percentile, batched)."""
+    total = sum(counts)
+    if not total:
+        return [None] * len(fractions)
+    return [rollups.percentile(counts, fraction) for fraction in fractions]
+
+
+def failure_rate(row: dict) -> float | None:
+    """Failed of those that ran to an outcome (succeeded or failed): cancelled and skipped don't count."""
+    ran = row["succeeded"] + row["failed"]
+    return row["failed"] / ran if ran else None
+
+
+# --- ranges ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Range:
+    key: str
+    label: str
+    span: timedelta
+    step: int  # seconds per chart point
+    period: int  # which rollups to read
+
+    @property
+    def minutes(self) -> float:
+        return self.span.total_seconds() / 60
+
+
+RANGES = {
+    "1h": Range("1h", "1 hour", timedelta(hours=1), 60, MINUTE),
+    "24h": Range("24h", "24 hours", timedelta(hours=24), 300, MINUTE),
+    "7d": Range("7d", "7 days", timedelta(days=7), 3600, HOUR),
+}
+DEFAULT_RANGE = "1h"
+
+
+class EpochBin(Func):
+    """The chart point a timestamp belongs to: whole `step`-second bins since the epoch."""
+
+    output_field = IntegerField()
+
+    def __init__(self, expression, step: int):
+        super().__init__(expression)
+        self.step = int(step)
+
+    def as_sql(self, compiler, connection, **extra):
+        # %%%% becomes %% here and % in Django's SQLite cursor (which reads %s as a parameter).
+        template = f"(CAST(strftime('%%%%s', %(expressions)s) AS INTEGER) / {self.step})"
+        return super().as_sql(compiler, connection, template=template, **extra)
+
+    def as_postgresql(self, compiler, connection, **extra):
+        template = f"CAST(FLOOR(EXTRACT(EPOCH FROM %(expressions)s) / {self.step}) AS bigint)"
+        return super().as_sql(compiler, connection, template=template, **extra)
+
+
+def _sums() -> dict:
+    return {name: Sum(name) for name in rollups.ADDED_FIELDS}
+
+
+def _row(values: dict) -> dict:
+    """A summed rollup row: counts, plus its two histograms as lists."""
+    row = {name: values.get(name) or 0 for name in rollups.COUNT_FIELDS}
+    row["duration"] = [values.get(name) or 0 for name in DURATION_FIELDS]
+    row["wait"] = [values.get(name) or 0 for name in WAIT_FIELDS]
+    return row
+
+
+def _merge(rows) -> dict:
+    merged = _row({})
+    for row in rows:
+        for name in rollups.COUNT_FIELDS:
+            merged[name] += row[name]
+        merged["duration"] = [a + b for a, b in zip(merged["duration"], row["duration"], strict=True)]
+        merged["wait"] = [a + b for a, b in zip(merged["wait"], row["wait"], strict=True)]
+    return merged
+
+
+def _visible(queryset, user):
+    if user is None or user.is_staff:
+        return queryset
+    return queryset.filter(workflow__team__members=user)
+
+
+IS_RUN = ExpressionWrapper(Q(component=RUN), output_field=BooleanField())
+# A workflow's totals: its run rows and its all-steps rows (not the per-component ones).
+TOTALS = Q(component__in=[RUN, ALL_STEPS])
+
+
+def _summary(row: dict) -> dict:
+    p50, p95, p99 = percentiles(row["duration"])
+    w50, w95, w99 = percentiles(row["wait"])
+    return {
+        **{name: row[name] for name in ("count", "succeeded", "failed", "cancelled", "skipped", "attempts")},
+        "failure_rate": failure_rate(row),
+        "p50": p50,
+        "p95": p95,
+        "p99": p99,
+        "wait_p50": w50,
+        "wait_p95": w95,
+        "wait_p99": w99,
+        "mean": row["duration_sum"] / row["duration_count"] if row["duration_count"] else None,
+        "input_bytes": row["input_bytes"] / row["count"] if row["count"] else None,
+        "output_bytes": row["output_bytes"] / row["count"] if row["count"] else None,
+    }
+
+
+# --- the page ----------------------------------------------------------------------
+
+
+def report(user, range_key: str = DEFAULT_RANGE, now: datetime | None = None) -> dict:
+    """Everything the metrics page shows for `range_key`: totals, tables, chart series, live state."""
+    window = RANGES[range_key]
+    now = now or timezone.now()
+    last_bin = int(now.timestamp()) // window.step
+    bins = [last_bin - offset for offset in range(window.span // timedelta(seconds=window.step) - 1, -1, -1)]
+    first = datetime.fromtimestamp(bins[0] * window.step, tz=UTC)
+    rows = _visible(MetricRollup.objects.filter(period=window.period, start__gte=first), user)
+    totals = rows.filter(TOTALS)
+
+    by_workflow = {}
+    for values in totals.values("workflow_id", "workflow__slug", run=IS_RUN).annotate(**_sums()).order_by():
+        entry = by_workflow.setdefault(values["workflow_id"], {"slug": values["workflow__slug"]})
+        entry["runs" if values["run"] else "steps"] = _row(values)
+    workflows = []
+    for entry in sorted(by_workflow.values(), key=lambda item: item["slug"]):
+        runs, steps = entry.get("runs") or _row({}), entry.get("steps") or _row({})
+        workflows.append({"slug": entry["slug"], "runs": _summary(runs), "steps": _summary(steps)})
+    components = [
+        {"name": values["component"], **_summary(_row(values))}
+        for values in rows.exclude(TOTALS).values("component").annotate(**_sums()).order_by("component")
+    ]
+    run_total = _merge(entry.get("runs") or _row({}) for entry in by_workflow.values())
+    step_total = _merge(entry.get("steps") or _row({}) for entry in by_workflow.values())
+    return {
+        "range": window,
+        "ranges": list(RANGES.values()),
+        "now": now,
+        "since": first,
+        "runs": _summary(run_total),
+        "steps": _summary(step_total),
+        "workflows": workflows,
+        "components": components,
+        "chart": _chart(totals, window, bins, first),
+        "live": live_state(user),
+        "timings": timing_table(),
+    }
+
+
+def _chart(rows, window: Range, bins: list[int], first: datetime) -> dict:
+    """Series for uPlot, one value per bin (None: nothing to show there)."""
+    index = {number: position for position, number in enumerate(bins)}
+    size = len(bins)
+    per_minute = 60 / window.step
+    series = {
+        name: [None] * size
+        for name in (
+            "runs",
+            "steps",
+            "run_p50",
+            "run_p95",
+            "run_p99",
+            "step_p50",
+            "step_p95",
+            "step_p99",
+            "wait_p50",
+            "wait_p95",
+            "wait_p99",
+            "run_errors",
+            "step_errors",
+        )
+    }
+    series["runs"], series["steps"] = [0] * size, [0] * size
+    grouped = rows.annotate(bin=EpochBin(F("start"), window.step)).values("bin", run=IS_RUN).annotate(**_sums())
+    for values in grouped.order_by():
+        position = index.get(values["bin"])
+        if position is None:
+            continue
+        row = _row(values)
+        rate = failure_rate(row)
+        if values["run"]:
+            series["runs"][position] = row["count"] * per_minute
+            series["run_p50"][position], series["run_p95"][position], series["run_p99"][position] = percentiles(
+                row["duration"]
+            )
+            series["run_errors"][position] = None if rate is None else rate * 100
+        else:
+            series["steps"][position] = row["count"] * per_minute
+            series["step_p50"][position], series["step_p95"][position], series["step_p99"][position] = percentiles(
+                row["duration"]
+            )
+            series["wait_p50"][position], series["wait_p95"][position], series["wait_p99"][position] = percentiles(
+                row["wait"]
+            )
+            series["step_errors"][position] = None if rate is None else rate * 100
+    queues: dict[str, list] = {}
+    workers = {"busy": [None] * size, "slots": [None] * size}
+    samples = (
+        GaugeSample.objects.filter(minute__gte=first)
+        .annotate(bin=EpochBin(F("minute"), window.step))
+        .values("bin", "name")
+        .annotate(value=Max("value"))
+        .order_by()
+    )
+    for sample in samples:
+        position = index.get(sample["bin"])
+        if position is None:
+            continue
+        kind, _, name = sample["name"].partition(":")
+        if kind == "queue":
+            queues.setdefault(name, [None] * size)[position] = sample["value"]
+        elif kind == "workers" and name in workers:
+            workers[name][position] = sample["value"]
+    return {
+        "x": [number * window.step for number in bins],
+        "step": window.step,
+        **series,
+        "queues": dict(sorted(queues.items())),
+        "workers": workers,
+    }
+
+
+def timing_table() -> list[dict]:
+    """Where time goes, since the counters began: one line per timing (API: per route)."""
+    lines = {}
+    for (name, labels), histogram in timings.recorder.totals().items():
+        label = dict(labels).get("route", "") if name == "api_request" else ""
+        key = (name, label)
+        line = lines.setdefault(
+            key, {"name": name, "label": label, "buckets": [0] * (len(timings.BOUNDS) + 1), "sum": 0}
+        )
+        line["buckets"] = [a + b for a, b in zip(line["buckets"], histogram[:-1], strict=True)]
+        line["sum"] += histogram[-1]
+    table = []
+    for line in lines.values():
+        count = sum(line["buckets"])
+        if not count:
+            continue
+        table.append(
+            {
+                "name": line["name"],
+                "label": line["label"],
+                "count": count,
+                "mean": line["sum"] / count,
+                "p95": rollups.percentile(line["buckets"], 0.95, timings.BOUNDS),
+                "total": line["sum"],
+            }
+        )
+    return sorted(table, key=lambda line: -line["total"])[:15]
+
+
+# --- the API summary -----------------------------------------------------------------
+
+
+def finished_since(user, since: datetime, now: datetime | None = None) -> dict:
+    """Runs and steps finished since `since` (rounded down to the minute, or the hour past two days)."""
+    now = now or timezone.now()
+    period = MINUTE if since >= now - timedelta(days=2) else HOUR
+    start = rollups.period_start(since, period)
+    rows = _visible(MetricRollup.objects.filter(TOTALS, period=period, start__gte=start), user)
+    levels = {True: _row({}), False: _row({})}
+    for values in rows.values(run=IS_RUN).annotate(**_sums()).order_by():
+        levels[values["run"]] = _row(values)
+
+    def outcomes(row):
+        return {name: row[name] for name in rollups.OUTCOMES if row[name]}
+
+    def latency(histogram):
+        return dict(zip(("p50", "p95", "p99"), percentiles(histogram), strict=True))
+
+    return {
+        "since": start,
+        "runs": outcomes(levels[True]),
+        "steps": outcomes(levels[False]),
+        "run_seconds": latency(levels[True]["duration"]),
+        "step_seconds": latency(levels[False]["duration"]),
+        "queue_wait_seconds": latency(levels[False]["wait"]),
+    }
+
+
+# --- live state: queues and workers ---------------------------------------------------
+
+
+def queue_names() -> list[str]:
+    from registry.models import Component
+    from workflows.models import STEP_QUEUED, STEP_RETRYING, StepRun
+    from workflows.workers import Worker
+
+    names = {settings.CELERY_TASK_DEFAULT_QUEUE}
+    names.update(name for name in Component.objects.values_list("queue", flat=True) if name)
+    for queues in Worker.objects.filter(last_heartbeat__gte=timezone.now() - timedelta(days=1)).values_list(
+        "queues", flat=True
+    ):
+        names.update(queues or [])
+    # Steps waiting on a queue that no worker serves are the ones to see.
+    names.update(
+        StepRun.objects.filter(status__in=[STEP_QUEUED, STEP_RETRYING]).values_list("queue", flat=True).distinct()
+    )
+    return sorted(names)
+
+
+def queue_depths() -> dict[str, int]:
+    """Messages waiting per queue.
+
+    Distributed: the broker's own count, LLEN of the queue's Redis lists
+    (kombu keeps one list per priority: `NAME` and `NAME:1`..`NAME:9` with
+    our `sep` and `priority_steps`). Embedded: the broker is this process's
+    memory, so the steps the database holds as queued stand in for it.
+    """
+    from workflows.models import STEP_QUEUED, StepRun
+
+    names = queue_names()
+    if settings.EMBEDDED:
+        counts = dict(
+            StepRun.objects.filter(status=STEP_QUEUED).values_list("queue").annotate(n=Count("id")).order_by()
+        )
+        return {settings.CELERY_TASK_DEFAULT_QUEUE: sum(counts.values())} | {
+            name: 0 for name in names if name != settings.CELERY_TASK_DEFAULT_QUEUE
+        }
+    from workflows.state import get_store
+
+    options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
+    sep, steps = options.get("sep", "\x06\x16"), options.get("priority_steps", [0])
+    pipe = get_store().client.pipeline(transaction=False)
+    for name in names:
+        for step in steps:
+            pipe.llen(f"{name}{sep}{step}" if step else name)
+    lengths = iter(pipe.execute())
+    return {name: sum(next(lengths) for _ in steps) for name in names}
+
+
+def worker_rows():
+    """Workers seen in the last day (older lost ones are hidden), with their running steps counted."""
+    from workflows.models import STEP_RUNNING, StepRun
+    from workflows.workers import Worker
+
+    workers = list(Worker.objects.filter(last_heartbeat__gte=timezone.now() - timedelta(days=1)))
+    running = dict(
+        StepRun.objects.filter(status=STEP_RUNNING, worker__in=[worker.name for worker in workers])
+        .values_list("worker")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for worker in workers:
+        worker.running = running.get(worker.name, 0)
+    return sorted(workers, key=lambda worker: (worker.is_lost, worker.hostname, worker.pid))
+
+
+def live_state(user=None) -> dict:
+    from workflows.models import RUN_PENDING, RUN_RUNNING, Run
+
+    workers = worker_rows()
+    online = [worker for worker in workers if not worker.is_lost]
+    runs = Run.objects.all() if user is None else Run.objects.visible_to(user)
+    active = dict(
+        runs.filter(status__in=[RUN_PENDING, RUN_RUNNING]).values_list("status").annotate(n=Count("id")).order_by()
+    )
+    return {
+        "queues": queue_depths(),
+        "workers_online": len(online),
+        "workers_lost": len(workers) - len(online),
+        "busy": sum(worker.running for worker in online),
+        "slots": sum(worker.concurrency or 0 for worker in online),
+        "runs_pending": active.get(RUN_PENDING, 0),
+        "runs_running": active.get(RUN_RUNNING, 0),
+    }
+
+
+# --- sampling, once a minute -------------------------------------------------------------
+
+_sampled = {"minute": None}
+
+
+def sample_gauges(now: datetime | None = None) -> None:
+    """Write this minute's queue depths and busy workers (once: later writers are ignored)."""
+    minute = rollups.period_start(now or timezone.now(), MINUTE)
+    state = live_state()
+    samples = [GaugeSample(minute=minute, name=f"queue:{name}", value=depth) for name, depth in state["queues"].items()]
+    samples += [
+        GaugeSample(minute=minute, name="workers:busy", value=state["busy"]),
+        GaugeSample(minute=minute, name="workers:slots", value=state["slots"]),
+        GaugeSample(minute=minute, name="workers:online", value=state["workers_online"]),
+    ]
+    GaugeSample.objects.bulk_create(samples, ignore_conflicts=True)
+
+
+def sample_gauges_if_due() -> None:
+    """Called by each worker's maintenance thread every heartbeat; samples at most once a minute per process."""
+    minute = int(time.time() // 60)
+    if _sampled["minute"] == minute:
+        return
+    _sampled["minute"] = minute
+    sample_gauges()

@@ -1,0 +1,299 @@
+"""Metric rollups: every finished run and step, counted and timed per minute, hour and all time.
+
+When a run reaches its final status (engine.maybe_finish_run, engine.cancel_run)
+`record_run` reads the run and its steps once and adds them to MetricRollup
+rows in one INSERT ... ON CONFLICT DO UPDATE that adds to the counts (PostgreSQL
+and SQLite both speak it). The metrics page, the API summary and /metrics read
+only rollups, so they stay fast with millions of step runs, and runs can be
+pruned (prune_runs) without losing the charts.
+
+A row is keyed (period, start, workflow, component): period 60 (a minute),
+3600 (an hour) or 0 (all time, start = the epoch: /metrics'
+counters). The component is blank for the run itself, `*` for all the
+workflow's steps together, else the row counts the workflow's steps of that
+component. Steps count in the minute they finished, the run in the minute it
+finished; both are added when the run finishes. The coarse grains and the `*`
+rows exist for reading speed: a 7-day chart reads 2 rows per workflow and
+hour, not one per component (bench/metrics.py).
+
+Latencies are histograms with FIXED bucket boundaries (BOUNDS), so buckets
+add up across minutes, workflows and components, and percentiles come from
+the summed buckets. The boundaries are the R10 preferred numbers (1, 1.25,
+1.6, 2, 2.5, 3.2, 4, 5, 6.3, 8 per decade) from 1 ms to 100,000 s: neighbours
+are at most 1.28 apart. A percentile is interpolated inside the bucket that
+holds the true value, so it is off by less than that bucket's width: at most
+28 % of the value (under 1 ms in absolute terms below 1 ms); beyond 100,000 s
+the answer is 100,000 s. /metrics exports a subset (1, 2.5, 5 per decade),
+which is exact because it is a subset.
+"""
+
+import bisect
+import logging
+from collections import defaultdict
+from datetime import UTC, datetime
+
+from django.db import DatabaseError, connection, models, transaction
+from django.db.models import Func
+
+log = logging.getLogger(__name__)
+
+PREFERRED = ("1", "1.25", "1.6", "2", "2.5", "3.2", "4", "5", "6.3", "8")
+# Upper bounds in seconds; a value v falls in the first bucket with v <= bound
+# (Prometheus' `le`), the last bucket holds everything above the last bound.
+BOUNDS = tuple(float(f"{mantissa}e{exponent}") for exponent in range(-3, 5) for mantissa in PREFERRED) + (1e5,)
+BUCKETS = len(BOUNDS) + 1
+WORST_RELATIVE_ERROR = max(upper / lower for lower, upper in zip(BOUNDS, BOUNDS[1:], strict=False)) - 1
+# /metrics' buckets: 1, 2.5 and 5 per decade, parsed the same way, so an exact subset.
+EXPORTED_BOUNDS = tuple(
+    float(f"{mantissa}e{exponent}") for exponent in range(-3, 5) for mantissa in ("1", "2.5", "5")
+) + (1e5,)
+
+MINUTE, HOUR, TOTAL = 60, 3600, 0
+PERIODS = (MINUTE, HOUR, TOTAL)
+RUN = ""  # the component of a run's own rows
+ALL_STEPS = "*"  # the component of rows counting a workflow's steps of every component
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+DURATION_FIELDS = tuple(f"d{index:02d}" for index in range(BUCKETS))
+WAIT_FIELDS = tuple(f"w{index:02d}" for index in range(BUCKETS))
+COUNT_FIELDS = (
+    "count",
+    "succeeded",
+    "failed",
+    "cancelled",
+    "skipped",
+    "attempts",
+    "duration_count",
+    "duration_sum",
+    "wait_count",
+    "wait_sum",
+    "input_bytes",
+    "output_bytes",
+)
+ADDED_FIELDS = COUNT_FIELDS + DURATION_FIELDS + WAIT_FIELDS
+OUTCOMES = ("succeeded", "failed", "cancelled", "skipped")
+
+
+def bucket_of(seconds: float) -> int:
+    return bisect.bisect_left(BOUNDS, max(seconds, 0.0))
+
+
+def percentile(counts, fraction: float, bounds=BOUNDS) -> float | None:
+    """The `fraction` percentile of a histogram (counts per bucket), interpolated in its bucket.
+
+    The bucket holding the value ranked fraction * total is exact; inside it
+    the values are taken as evenly spread (as Prometheus' histogram_quantile).
+    """
+    total = sum(counts)
+    if not total:
+        return None
+    rank = fraction * total
+    seen = 0
+    for index, count in enumerate(counts):
+        if count and seen + count >= rank:
+            if index >= len(bounds):
+                return bounds[-1]
+            lower = bounds[index - 1] if index else 0.0
+            return lower + (bounds[index] - lower) * max(rank - seen, 0) / count
+        seen += count
+    return bounds[-1]
+
+
+# --- the model ------------------------------------------------------------------
+
+# Two histograms of BUCKETS columns each, declared by a loop rather than 164
+# lines by hand: plain integer columns are what lets SQL add them up.
+Histograms = type(
+    "Histograms",
+    (models.Model,),
+    {
+        "__module__": __name__,
+        "Meta": type("Meta", (), {"abstract": True}),
+        **{name: models.IntegerField(default=0) for name in DURATION_FIELDS + WAIT_FIELDS},
+    },
+)
+
+
+class MetricRollup(Histograms):
+    """Runs (component blank) or steps of one component, of one workflow, in one period.
+
+    d00..: execution time (steps: started -> finished of the last attempt;
+    the run: created -> finished). w00..: queue wait (steps: enqueued ->
+    started, first attempts only; the run: created -> first step started).
+    """
+
+    period = models.PositiveIntegerField(choices=[(MINUTE, "minute"), (HOUR, "hour"), (TOTAL, "all time")])
+    start = models.DateTimeField()
+    workflow = models.ForeignKey("workflows.Workflow", on_delete=models.CASCADE, related_name="+")
+    component = models.CharField(max_length=100, blank=True)
+    count = models.IntegerField(default=0)
+    succeeded = models.IntegerField(default=0)
+    failed = models.IntegerField(default=0)
+    cancelled = models.IntegerField(default=0)
+    skipped = models.IntegerField(default=0)
+    attempts = models.IntegerField(default=0)
+    duration_count = models.IntegerField(default=0)
+    duration_sum = models.FloatField(default=0)
+    wait_count = models.IntegerField(default=0)
+    wait_sum = models.FloatField(default=0)
+    # JSON text of the steps' resolved inputs and their outputs, in bytes.
+    input_bytes = models.BigIntegerField(default=0)
+    output_bytes = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # The upsert's ON CONFLICT target, and the pages' range scans
+            # (period = ?, start >= ?) through its leading columns.
+            models.UniqueConstraint(fields=["period", "start", "workflow", "component"], name="rollup_key"),
+        ]
+
+    def __str__(self):
+        return f"{self.workflow_id}/{self.component or 'run'} @ {self.start} ({self.period})"
+
+
+class GaugeSample(models.Model):
+    """Once a minute: queue depths and busy workers, for the charts (workflows/metrics.py samples)."""
+
+    minute = models.DateTimeField()
+    name = models.CharField(max_length=150, help_text="queue:NAME, workers:busy, workers:slots, workers:online")
+    value = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            # One sample per minute however many processes sample it (insert
+            # ignores conflicts); the charts scan a range of minutes by its prefix.
+            models.UniqueConstraint(fields=["minute", "name"], name="gauge_minute_name"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} = {self.value} @ {self.minute}"
+
+
+# --- measuring a finished run ----------------------------------------------------
+
+
+class JsonBytes(Func):
+    """Size in bytes of a JSON column's text (NULL for NULL)."""
+
+    output_field = models.BigIntegerField()
+    template = "length(CAST(%(expressions)s AS BLOB))"
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="octet_length(CAST(%(expressions)s AS text))", **extra)
+
+
+def period_start(moment: datetime, period: int) -> datetime:
+    if period == TOTAL:
+        return EPOCH
+    moment = moment.astimezone(UTC)
+    if period == HOUR:
+        return moment.replace(minute=0, second=0, microsecond=0)
+    return moment.replace(second=0, microsecond=0)
+
+
+def _new_row() -> dict:
+    return {"count": 0, "duration": [0] * BUCKETS, "wait": [0] * BUCKETS, **dict.fromkeys(COUNT_FIELDS[1:], 0)}
+
+
+def _add(row: dict, outcome: str, attempts: int, duration, wait, input_bytes, output_bytes) -> None:
+    row["count"] += 1
+    if outcome in OUTCOMES:
+        row[outcome] += 1
+    row["attempts"] += attempts
+    if duration is not None:
+        row["duration_count"] += 1
+        row["duration_sum"] += duration
+        row["duration"][bucket_of(duration)] += 1
+    if wait is not None:
+        row["wait_count"] += 1
+        row["wait_sum"] += wait
+        row["wait"][bucket_of(wait)] += 1
+    row["input_bytes"] += input_bytes or 0
+    row["output_bytes"] += output_bytes or 0
+
+
+def _seconds(start, end):
+    return (end - start).total_seconds() if start and end else None
+
+
+def measure_run(run_id: int) -> tuple[int, dict[tuple, dict]] | None:
+    """(workflow id, {(period, start, component): row}) for a finished run; None if it isn't."""
+    from workflows.models import RUN_FINAL, STEP_FAILED, STEP_SUCCEEDED, Run, StepRun
+
+    run = Run.objects.filter(pk=run_id).values("workflow_id", "status", "created", "started", "finished").first()
+    if run is None or run["status"] not in RUN_FINAL or run["finished"] is None:
+        return None
+    rows: dict[tuple, dict] = defaultdict(_new_row)
+    finished = run["finished"]
+    run_wait = _seconds(run["created"], run["started"])
+    for period in PERIODS:
+        row = rows[(period, period_start(finished, period), RUN)]
+        _add(row, run["status"], 0, _seconds(run["created"], finished), run_wait, 0, 0)
+    steps = (
+        StepRun.objects.filter(run_id=run_id, reused_from__isnull=True)  # a reused step ran in another run
+        .values_list("component", "status", "attempt", "enqueued", "started", "finished")
+        .annotate(input_bytes=JsonBytes("inputs"), output_bytes=JsonBytes("outputs"))
+        .order_by()
+    )
+    for component, status, attempt, enqueued, started, step_finished, input_bytes, output_bytes in steps:
+        # Execution time only for steps that ran to an outcome; queue wait
+        # only for first attempts (a retry's `enqueued` is its first one's).
+        duration = _seconds(started, step_finished) if status in (STEP_SUCCEEDED, STEP_FAILED) else None
+        wait = _seconds(enqueued, started) if attempt == 1 else None
+        moment = step_finished or finished
+        for period in PERIODS:
+            start = period_start(moment, period)
+            for key in (component, ALL_STEPS):
+                _add(rows[(period, start, key)], status, attempt, duration, wait, input_bytes, output_bytes)
+    return run["workflow_id"], rows
+
+
+UPSERT_CHUNK = 60  # rows per statement: SQLite allows 32,766 parameters, a row takes ~180
+
+
+def upsert(workflow_id: int, rows: dict[tuple, dict]) -> None:
+    """Add `rows` to the rollups: one INSERT ... ON CONFLICT DO UPDATE per chunk.
+
+    Rows go in key order, so two transactions adding to the same rows lock
+    them in the same order and can't deadlock; a concurrent finisher of the
+    same workflow in the same minute waits for the row lock and adds to it.
+    """
+    table = connection.ops.quote_name(MetricRollup._meta.db_table)
+    adapt = connection.ops.adapt_datetimefield_value
+    columns = ["period", "start", "workflow_id", "component", *ADDED_FIELDS]
+    quoted = ", ".join(connection.ops.quote_name(column) for column in columns)
+    updates = ", ".join(
+        f"{name} = {table}.{name} + excluded.{name}" for name in map(connection.ops.quote_name, ADDED_FIELDS)
+    )
+    placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    ordered = sorted(rows.items(), key=lambda item: (item[0][0], item[0][1], item[0][2]))
+    with connection.cursor() as cursor:
+        for offset in range(0, len(ordered), UPSERT_CHUNK):
+            chunk = ordered[offset : offset + UPSERT_CHUNK]
+            params = []
+            for (period, start, component), row in chunk:
+                params += [period, adapt(start), workflow_id, component]
+                params += [row[name] for name in COUNT_FIELDS]
+                params += row["duration"] + row["wait"]
+            cursor.execute(
+                f"INSERT INTO {table} ({quoted}) VALUES {', '.join([placeholder] * len(chunk))} "
+                f"ON CONFLICT (period, start, workflow_id, component) DO UPDATE SET {updates}",
+                params,
+            )
+
+
+def record_run(run_id: int) -> None:
+    """Add a just-finished run and its steps to the rollups.
+
+    Called once per run, by whoever moved it to its final status, inside that
+    transaction: the numbers are added with the status or not at all. A
+    failure here is logged and rolled back to a savepoint: metrics must never
+    stop a run from finishing.
+    """
+    try:
+        with transaction.atomic():
+            measured = measure_run(run_id)
+            if measured is not None:
+                upsert(*measured)
+    except DatabaseError:
+        log.exception("adding run %s to the metric rollups failed", run_id)
