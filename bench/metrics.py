@@ -113,7 +113,9 @@ def fill_rollups():
     step_duration = "extract(epoch FROM s.finished - s.started)"
     step_wait = "extract(epoch FROM s.started - s.enqueued)"
     with connection.cursor() as cursor:
-        for period, start in ((60, "date_trunc('minute', {t})"), (3600, "date_trunc('hour', {t})"), (0, "'epoch'")):
+        grains = [(rollups.MINUTE, "minute"), (rollups.HOUR, "hour"), (rollups.DAY, "day")]
+        starts = [(period, f"date_trunc('{unit}', {{t}})") for period, unit in grains] + [(rollups.TOTAL, "'epoch'")]
+        for period, start in starts:
             cursor.execute(
                 f"""
                 INSERT INTO workflows_metricrollup ({columns})
@@ -184,7 +186,8 @@ def main():
     rows = {period: MetricRollup.objects.filter(period=period).count() for period in rollups.PERIODS}
     print(
         f"{steps:,} step runs, {runs:,} runs, {Workflow.objects.count()} workflows; rollup rows: "
-        f"{rows[60]:,} per minute, {rows[3600]:,} per hour, {rows[0]:,} all time"
+        f"{rows[rollups.MINUTE]:,} per minute, {rows[rollups.HOUR]:,} per hour, {rows[rollups.DAY]:,} per day, "
+        f"{rows[rollups.TOTAL]:,} all time"
     )
 
     user, _ = get_user_model().objects.get_or_create(username="bench-staff", defaults={"is_staff": True})

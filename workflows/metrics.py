@@ -15,7 +15,7 @@ from django.db.models import BooleanField, Count, ExpressionWrapper, F, Func, In
 from django.utils import timezone
 
 from workflows import rollups, timings
-from workflows.rollups import ALL_STEPS, DURATION_FIELDS, HOUR, MINUTE, RUN, WAIT_FIELDS, GaugeSample, MetricRollup
+from workflows.rollups import ALL_STEPS, DAY, DURATION_FIELDS, HOUR, MINUTE, RUN, WAIT_FIELDS, GaugeSample, MetricRollup
 
 FRACTIONS = (0.5, 0.95, 0.99)
 
@@ -75,6 +75,40 @@ class EpochBin(Func):
     def as_postgresql(self, compiler, connection, **extra):
         template = f"CAST(FLOOR(EXTRACT(EPOCH FROM %(expressions)s) / {self.step}) AS bigint)"
         return super().as_sql(compiler, connection, template=template, **extra)
+
+
+def _ceil(moment: datetime, period: int) -> datetime:
+    start = rollups.period_start(moment, period)
+    return start if start == moment else start + timedelta(seconds=period)
+
+
+def window_tiles(since: datetime, now: datetime) -> list[tuple[int, datetime, datetime | None]]:
+    """The rollup grains that cover [since, now] exactly once, the coarsest that fit.
+
+    (period, from, before): rows of that period starting in [from, before),
+    before None meaning "up to now". `since` is a whole minute. Minute rows
+    from `since` to the next whole hour and from the current hour on; hour
+    rows between, except whole UTC days, which are day rows. A 7-day table
+    so reads about 7 rows per workflow and component instead of 168
+    (bench/metrics.py).
+    """
+    first_hour, current_hour = _ceil(since, HOUR), rollups.period_start(now, HOUR)
+    if first_hour >= current_hour:
+        return [(MINUTE, since, None)]
+    edges = [(MINUTE, since, first_hour), (MINUTE, current_hour, None)]
+    first_day, today = _ceil(since, DAY), rollups.period_start(now, DAY)
+    if first_day >= today:
+        return [*edges, (HOUR, first_hour, current_hour)]
+    return [*edges, (HOUR, first_hour, first_day), (DAY, first_day, today), (HOUR, today, current_hour)]
+
+
+def window_rows(since: datetime, now: datetime) -> Q:
+    """window_tiles as a filter on MetricRollup."""
+    rows = Q(pk__in=[])
+    for period, start, before in window_tiles(since, now):
+        tile = Q(period=period, start__gte=start)
+        rows |= tile if before is None else tile & Q(start__lt=before)
+    return rows
 
 
 def _sums() -> dict:
@@ -138,11 +172,13 @@ def report(user, range_key: str = DEFAULT_RANGE, now: datetime | None = None) ->
     last_bin = int(now.timestamp()) // window.step
     bins = [last_bin - offset for offset in range(window.span // timedelta(seconds=window.step) - 1, -1, -1)]
     first = datetime.fromtimestamp(bins[0] * window.step, tz=UTC)
-    rows = _visible(MetricRollup.objects.filter(period=window.period, start__gte=first), user)
-    totals = rows.filter(TOTALS)
+    # The tables: the whole window, in as few rows as cover it; the chart: one grain, bin by bin.
+    rows = _visible(MetricRollup.objects.filter(window_rows(first, now)), user)
+    chart_rows = _visible(MetricRollup.objects.filter(TOTALS, period=window.period, start__gte=first), user)
 
     by_workflow = {}
-    for values in totals.values("workflow_id", "workflow__slug", run=IS_RUN).annotate(**_sums()).order_by():
+    per_workflow = rows.filter(TOTALS).values("workflow_id", "workflow__slug", run=IS_RUN).annotate(**_sums())
+    for values in per_workflow.order_by():
         entry = by_workflow.setdefault(values["workflow_id"], {"slug": values["workflow__slug"]})
         entry["runs" if values["run"] else "steps"] = _row(values)
     workflows = []
@@ -164,7 +200,7 @@ def report(user, range_key: str = DEFAULT_RANGE, now: datetime | None = None) ->
         "steps": _summary(step_total),
         "workflows": workflows,
         "components": components,
-        "chart": _chart(totals, window, bins, first),
+        "chart": _chart(chart_rows, window, bins, first),
         "live": live_state(user),
         "timings": timing_table(),
     }
@@ -278,9 +314,9 @@ def timing_table() -> list[dict]:
 def finished_since(user, since: datetime, now: datetime | None = None) -> dict:
     """Runs and steps finished since `since` (rounded down to the minute, or the hour past two days)."""
     now = now or timezone.now()
-    period = MINUTE if since >= now - timedelta(days=2) else HOUR
-    start = rollups.period_start(since, period)
-    rows = _visible(MetricRollup.objects.filter(TOTALS, period=period, start__gte=start), user)
+    # Minute rows are pruned after a week or so (prune.MINUTE_ROWS_KEEP): older windows start on the hour.
+    start = rollups.period_start(since, MINUTE if since >= now - timedelta(days=2) else HOUR)
+    rows = _visible(MetricRollup.objects.filter(TOTALS, window_rows(start, now)), user)
     levels = {True: _row({}), False: _row({})}
     for values in rows.values(run=IS_RUN).annotate(**_sums()).order_by():
         levels[values["run"]] = _row(values)

@@ -8,13 +8,14 @@ only rollups, so they stay fast with millions of step runs, and runs can be
 pruned (prune_runs) without losing the charts.
 
 A row is keyed (period, start, workflow, component): period 60 (a minute),
-3600 (an hour) or 0 (all time, start = the epoch: /metrics'
-counters). The component is blank for the run itself, `*` for all the
-workflow's steps together, else the row counts the workflow's steps of that
-component. Steps count in the minute they finished, the run in the minute it
-finished; both are added when the run finishes. The coarse grains and the `*`
-rows exist for reading speed: a 7-day chart reads 2 rows per workflow and
-hour, not one per component (bench/metrics.py).
+3600 (an hour), 86400 (a day, UTC) or 0 (all time, start = the epoch:
+/metrics' counters). The component is blank for the run itself, `*` for all
+the workflow's steps together, else the row counts the workflow's steps of
+that component. Steps count in the minute they finished, the run in the
+minute it finished; both are added when the run finishes. The coarse grains
+and the `*` rows exist for reading speed: a 7-day chart reads 2 rows per
+workflow and hour, not one per component, and a 7-day table reads whole days
+as day rows (metrics.window_rows; figures in bench/metrics.py).
 
 Latencies are histograms with FIXED bucket boundaries (BOUNDS), so buckets
 add up across minutes, workflows and components, and percentiles come from
@@ -48,8 +49,8 @@ EXPORTED_BOUNDS = tuple(
     float(f"{mantissa}e{exponent}") for exponent in range(-3, 5) for mantissa in ("1", "2.5", "5")
 ) + (1e5,)
 
-MINUTE, HOUR, TOTAL = 60, 3600, 0
-PERIODS = (MINUTE, HOUR, TOTAL)
+MINUTE, HOUR, DAY, TOTAL = 60, 3600, 86400, 0
+PERIODS = (MINUTE, HOUR, DAY, TOTAL)
 RUN = ""  # the component of a run's own rows
 ALL_STEPS = "*"  # the component of rows counting a workflow's steps of every component
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -122,7 +123,9 @@ class MetricRollup(Histograms):
     started, first attempts only; the run: created -> first step started).
     """
 
-    period = models.PositiveIntegerField(choices=[(MINUTE, "minute"), (HOUR, "hour"), (TOTAL, "all time")])
+    period = models.PositiveIntegerField(
+        choices=[(MINUTE, "minute"), (HOUR, "hour"), (DAY, "day"), (TOTAL, "all time")]
+    )
     start = models.DateTimeField()
     workflow = models.ForeignKey("workflows.Workflow", on_delete=models.CASCADE, related_name="+")
     component = models.CharField(max_length=100, blank=True)
@@ -186,6 +189,8 @@ def period_start(moment: datetime, period: int) -> datetime:
     if period == TOTAL:
         return EPOCH
     moment = moment.astimezone(UTC)
+    if period == DAY:
+        return moment.replace(hour=0, minute=0, second=0, microsecond=0)
     if period == HOUR:
         return moment.replace(minute=0, second=0, microsecond=0)
     return moment.replace(second=0, microsecond=0)

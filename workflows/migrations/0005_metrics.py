@@ -191,7 +191,7 @@ class Migration(migrations.Migration):
                 ('w79', models.IntegerField(default=0)),
                 ('w80', models.IntegerField(default=0)),
                 ('w81', models.IntegerField(default=0)),
-                ('period', models.PositiveIntegerField(choices=[(60, 'minute'), (3600, 'hour'), (0, 'all time')])),
+                ('period', models.PositiveIntegerField(choices=[(60, 'minute'), (3600, 'hour'), (86400, 'day'), (0, 'all time')])),
                 ('start', models.DateTimeField()),
                 ('component', models.CharField(blank=True, max_length=100)),
                 ('count', models.IntegerField(default=0)),
