@@ -5,7 +5,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import Http404
 
 from tests.conftest import make_user, noop_definition
-from workflows.models import Run, Workflow, get_run_for, get_workflow_for
+from workflows.models import Run, Team, TeamChoiceError, Workflow, get_run_for, get_workflow_for
 
 
 @pytest.fixture
@@ -101,3 +101,28 @@ def test_get_run_for_raises_404_for_anonymous(run):
 def test_get_run_for_raises_404_for_an_id_that_is_not_a_number(run, member):
     with pytest.raises(Http404):
         get_run_for(member, "1; drop table")
+
+
+def test_a_new_workflow_goes_to_the_users_only_team(owner, team):
+    assert Team.for_new_workflow(owner) == team
+
+
+def test_a_named_team_must_be_one_of_the_users(owner, team, other_team):
+    assert Team.for_new_workflow(owner, team.name) == team
+    with pytest.raises(TeamChoiceError, match="not in a team named"):
+        Team.for_new_workflow(owner, other_team.name)
+
+
+def test_with_several_teams_or_none_the_team_must_be_named(team, other_team):
+    both = make_user("both", team, other_team)
+    with pytest.raises(TeamChoiceError, match="none or several"):
+        Team.for_new_workflow(both)
+    assert Team.for_new_workflow(both, other_team.name) == other_team
+    with pytest.raises(TeamChoiceError, match="none or several"):
+        Team.for_new_workflow(make_user("nobody"))
+
+
+def test_staff_without_a_team_get_the_default_one_and_may_name_any(staff, other_team):
+    assert not staff.teams.exists()
+    assert Team.for_new_workflow(staff) == Team.default()
+    assert Team.for_new_workflow(staff, other_team.name) == other_team

@@ -85,6 +85,30 @@ class Team(models.Model):
         team, _ = cls.objects.get_or_create(name=settings.OAWEB_DEFAULT_TEAM)
         return team
 
+    @classmethod
+    def for_new_workflow(cls, user, name: str | None = None) -> "Team":
+        """The team a new workflow of `user` belongs to: the named one, else their only team.
+
+        Staff may name any team, and with no team of their own get the
+        default one. TeamChoiceError says why no team fits.
+        """
+        teams = cls.objects.all() if user.is_staff else user.teams.all()
+        if name:
+            team = teams.filter(name=name).first()
+            if team is None:
+                raise TeamChoiceError(f"you are not in a team named {name!r}")
+            return team
+        mine = list(user.teams.all()[:2])
+        if len(mine) == 1:
+            return mine[0]
+        if not mine and user.is_staff:
+            return cls.default()
+        raise TeamChoiceError("name the owning team: you are in none or several")
+
+
+class TeamChoiceError(Exception):
+    """No team fits a new workflow (Team.for_new_workflow)."""
+
 
 class WorkflowQuerySet(models.QuerySet):
     def visible_to(self, user):

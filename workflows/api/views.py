@@ -17,7 +17,7 @@ from workflows import engine, metrics
 from workflows.api import serializers as api
 from workflows.api.errors import Conflict, ServiceUnavailable
 from workflows.api.schema import ERROR
-from workflows.models import Run, StepRun, Team, Workflow
+from workflows.models import Run, StepRun, Team, TeamChoiceError, Workflow
 from workflows.state import StateUnavailable
 from workflows.tokens import ApiToken
 from workflows.validation import validate
@@ -104,7 +104,10 @@ class WorkflowViewSet(
         existing = Workflow.objects.filter(slug=definition["id"]).first()
         if existing and not Workflow.objects.visible_to(request.user).filter(pk=existing.pk).exists():
             raise Conflict(f"the id {definition['id']!r} is taken by another team's workflow")
-        team = existing.team if existing else self._team(request, body.validated_data.get("team"))
+        try:
+            team = existing.team if existing else Team.for_new_workflow(request.user, body.validated_data.get("team"))
+        except TeamChoiceError as exc:
+            raise serializers.ValidationError({"team": [str(exc)]}) from None
         version, created = Workflow.import_definition(definition, team=team, author=request.user)
         return Response(
             api.WorkflowSerializer(version.workflow).data, status=status.HTTP_201_CREATED if created else 200
@@ -166,21 +169,6 @@ class WorkflowViewSet(
     def version(self, request, slug=None, label=None):
         workflow = self.get_object()
         return Response(api.VersionSerializer(get_object_or_404(workflow.versions, version=label)).data)
-
-    @staticmethod
-    def _team(request, name):
-        teams = Team.objects.all() if request.user.is_staff else request.user.teams.all()
-        if name:
-            team = teams.filter(name=name).first()
-            if team is None:
-                raise serializers.ValidationError({"team": [f"you are not in a team named {name!r}"]})
-            return team
-        mine = list(request.user.teams.all()[:2])
-        if len(mine) == 1:
-            return mine[0]
-        if not mine and request.user.is_staff:
-            return Team.default()
-        raise serializers.ValidationError({"team": ["name the owning team: you are in none or several"]})
 
 
 @extend_schema(

@@ -2,7 +2,7 @@
 
 Saving goes through the same calls as the API (validation.validate,
 Workflow.import_definition / add_version); the owning team of a new
-workflow is chosen by the API's own rule (WorkflowViewSet._team).
+workflow is chosen by the API's own rule (Team.for_new_workflow).
 """
 
 import re
@@ -15,10 +15,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 from json_source_map import calculate
 from json_source_map.errors import BaseError as SourceMapError
-from rest_framework.exceptions import ValidationError as ApiValidationError
 
-from workflows.api.views import WorkflowViewSet
-from workflows.models import Team, Workflow, get_workflow_for
+from workflows.models import Team, TeamChoiceError, Workflow, get_workflow_for
 from workflows.validation import ERROR, make_issue, parse_definition, validate
 from workflows.web import examples
 from workflows.web.catalog import pretty
@@ -192,9 +190,9 @@ def _save_new(request, source: str):
         )
     else:
         try:
-            team = existing.team if existing else WorkflowViewSet._team(request, request.POST.get("team") or None)
-        except ApiValidationError as exc:
-            problem = make_issue("team", _first_message(exc.detail), "", "ask an administrator to add you to a team")
+            team = existing.team if existing else Team.for_new_workflow(request.user, request.POST.get("team") or None)
+        except TeamChoiceError as exc:
+            problem = make_issue("team", str(exc), "", "ask an administrator to add you to a team")
     if problem:
         return _editor(request, source, result={"valid": False, "issues": with_lines(source, [problem])}, status=400)
     version, created = Workflow.import_definition(definition, team=team, author=request.user)
@@ -205,12 +203,6 @@ def _save_new(request, source: str):
     else:
         messages.success(request, f"Created workflow {slug}.")
     return redirect("workflow-detail", slug=slug)
-
-
-def _first_message(detail) -> str:
-    while isinstance(detail, dict | list) and detail:
-        detail = next(iter(detail.values())) if isinstance(detail, dict) else detail[0]
-    return str(detail)
 
 
 def _editor(request, source: str, workflow=None, result=None, status=200):
