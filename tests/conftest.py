@@ -7,6 +7,7 @@
 """
 
 import os
+import time
 
 import pytest
 from django.conf import settings
@@ -15,7 +16,7 @@ from django.contrib.auth import get_user_model
 from registry import lookup
 from registry.catalog import CATALOG
 from registry.models import Component
-from workflows.models import Team, Workflow
+from workflows.models import RUN_PENDING, RUN_RUNNING, Run, Team, Workflow
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -151,6 +152,24 @@ def workers(request, transactional_db, components):
         yield None
     else:
         yield request.getfixturevalue("worker_processes")
+        settle_runs()
+
+
+def settle_runs(timeout: float = 5.0) -> None:
+    """Let runs a test left going finish (else cancel them) before the database is flushed.
+
+    A worker still finishing a run holds row locks across several tables
+    while pytest-django's TRUNCATE locks them one by one: PostgreSQL then
+    breaks the deadlock by failing the flush.
+    """
+    from workflows.engine import cancel_run
+
+    deadline = time.monotonic() + timeout
+    unfinished = Run.objects.filter(status__in=[RUN_PENDING, RUN_RUNNING])
+    while unfinished.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for run in unfinished:
+        cancel_run(run)
 
 
 def run_definition(definition, inputs=None, team=None, timeout=60):
