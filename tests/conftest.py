@@ -12,6 +12,7 @@ import time
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.test import Client
 
 from registry import lookup
 from registry.catalog import CATALOG
@@ -182,3 +183,25 @@ def run_definition(definition, inputs=None, team=None, timeout=60):
     version, _ = Workflow.import_definition(definition, team=team or Team.default())
     run = start_run(version, inputs or {})
     return wait_for_run(run, timeout=timeout)
+
+
+@pytest.fixture
+def login():
+    """login(user) -> a Client with that user's session."""
+
+    def make(user):
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return make
+
+
+def wait_until(predicate, timeout: float = 15) -> bool:
+    """Poll `predicate` every 0.1 s for up to `timeout` seconds; its last answer."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()

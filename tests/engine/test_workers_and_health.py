@@ -7,16 +7,8 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from tests.conftest import wait_until
 from workflows.workers import Worker
-
-
-def wait_until(predicate, timeout=15):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()
 
 
 def test_a_running_worker_is_online_and_healthz_is_200(workers, client):

@@ -24,19 +24,6 @@ def chart_data(html: str) -> dict:
     return json.loads(re.search(r'<script id="metrics-data" type="application/json">(.*?)</script>', html, re.S)[1])
 
 
-@pytest.fixture
-def known_runs(workflow):
-    """100 runs of 1..100 s; every tenth failed; one core.noop step each taking a tenth of its run."""
-    for seconds in range(1, 101):
-        failed = seconds % 10 == 0
-        finished_run(
-            workflow,
-            seconds,
-            status="failed" if failed else "succeeded",
-            steps=[("core.noop", "failed" if failed else "succeeded", seconds / 10, 0.002)],
-        )
-
-
 def test_known_runs_show_their_counts_and_percentiles_in_the_tables(known_runs, owner, login):
     response = login(owner).get(URL)
 

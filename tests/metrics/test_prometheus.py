@@ -11,7 +11,6 @@ from rest_framework.test import APIClient
 
 from tests.api.conftest import as_user
 from tests.conftest import noop_definition
-from tests.metrics.helpers import finished_run
 from workflows import timings
 from workflows.validation import validate
 from workflows.workers import Worker
@@ -33,18 +32,6 @@ def scrape(client=None, **headers) -> dict:
 
 def value(samples, name, **labels):
     return samples[name][frozenset(labels.items())]
-
-
-@pytest.fixture
-def known_runs(workflow):
-    for seconds in range(1, 101):
-        failed = seconds % 10 == 0
-        finished_run(
-            workflow,
-            seconds,
-            status="failed" if failed else "succeeded",
-            steps=[("core.noop", "failed" if failed else "succeeded", seconds / 10, 0.002)],
-        )
 
 
 def test_known_runs_give_counters_and_histograms(known_runs):

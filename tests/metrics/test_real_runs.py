@@ -7,6 +7,7 @@ from django.conf import settings
 from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.conftest import wait_until
 from workflows import engine, metrics, timings
 from workflows.models import Team, Workflow
 from workflows.rollups import TOTAL, MetricRollup
@@ -67,7 +68,7 @@ def test_a_cancelled_run_counts_as_cancelled(workers):
 
 
 def test_queue_depth_and_busy_workers_are_sampled_for_the_charts(workers, staff):
-    assert _wait_until(lambda: Worker.objects.online().exists())
+    assert wait_until(lambda: Worker.objects.online().exists())
 
     metrics.sample_gauges()
 
@@ -89,13 +90,4 @@ def test_timings_of_worker_processes_reach_metrics_through_redis(workers, monkey
     engine.wait_for_run(engine.start_run(version, {}), timeout=60)
 
     # Workers flush at least every heartbeat (1 s in the tests).
-    assert _wait_until(lambda: (scrape_value("oaweb_component_lookup_duration_seconds_count") or 0) > before + 1)
-
-
-def _wait_until(predicate, timeout=15):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()
+    assert wait_until(lambda: (scrape_value("oaweb_component_lookup_duration_seconds_count") or 0) > before + 1)

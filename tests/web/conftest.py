@@ -1,19 +1,6 @@
 """Logged-in clients for the page tests."""
 
 import pytest
-from django.test import Client
-
-
-@pytest.fixture
-def login():
-    """login(user) -> a Client with that user's session."""
-
-    def make(user):
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return make
 
 
 @pytest.fixture

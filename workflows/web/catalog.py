@@ -19,6 +19,7 @@ from workflows.models import Run, Workflow, WorkflowVersion, get_workflow_for
 from workflows.state import StateUnavailable
 from workflows.web import examples, run_form
 from workflows.web.graphs import dag_json
+from workflows.web.htmx import wants_fragment
 
 PAGE_SIZE = 25
 RECENT_RUNS = 10
@@ -73,7 +74,7 @@ def workflow_list(request):
         "any_workflow": bool(tagged),
         "examples": examples.names(),
     }
-    template = "workflows/_list.html" if request.headers.get("HX-Request") else "workflows/list.html"
+    template = "workflows/_list.html" if wants_fragment(request) else "workflows/list.html"
     return render(request, template, context)
 
 

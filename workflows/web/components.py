@@ -13,6 +13,7 @@ from registry.catalog import KINDS
 from registry.models import Component
 from workflows.models import Workflow
 from workflows.web.catalog import latest_versions
+from workflows.web.htmx import wants_fragment
 
 PAGE_SIZE = 50
 
@@ -32,7 +33,7 @@ def component_list(request):
     query = request.GET.copy()
     query.pop("page", None)
     context = {"nav": "components", "page": page, "q": q, "kind": kind, "kinds": KINDS, "query": query.urlencode()}
-    template = "components/_list.html" if request.headers.get("HX-Request") else "components/list.html"
+    template = "components/_list.html" if wants_fragment(request) else "components/list.html"
     return render(request, template, context)
 
 

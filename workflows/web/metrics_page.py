@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from workflows.metrics import DEFAULT_RANGE, RANGES, report
+from workflows.web.htmx import wants_fragment
 
 
 @login_required
@@ -19,10 +20,5 @@ def metrics_page(request):
     if range_key not in RANGES:
         range_key = DEFAULT_RANGE
     context = {"nav": "metrics", "report": report(request.user, range_key)}
-    template = "metrics/_panel.html" if _partial(request) else "metrics/page.html"
+    template = "metrics/_panel.html" if wants_fragment(request) else "metrics/page.html"
     return render(request, template, context)
-
-
-def _partial(request) -> bool:
-    # htmx restoring history wants the whole page, not the fragment.
-    return bool(request.headers.get("HX-Request")) and not request.headers.get("HX-History-Restore-Request")

@@ -17,6 +17,7 @@ from workflows import engine
 from workflows.models import RUN_STATUSES, Run, StepRun, Workflow, get_run_for
 from workflows.state import StateUnavailable
 from workflows.web import graphs, live
+from workflows.web.htmx import wants_fragment
 
 PAGE_SIZE = 50
 PERIODS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
@@ -47,7 +48,7 @@ def run_list(request):
         "periods": list(PERIODS),
         "selected": {"workflow": workflow, "status": status, "period": period},
     }
-    template = "runs/_list.html" if request.headers.get("HX-Request") else "runs/list.html"
+    template = "runs/_list.html" if wants_fragment(request) else "runs/list.html"
     return render(request, template, context)
 
 
@@ -80,7 +81,7 @@ def step_detail(request, run_id, step_id):
         "inputs": _pretty(step.inputs),
         "outputs": _pretty(step.outputs),
     }
-    template = "runs/_step_detail.html" if request.headers.get("HX-Request") else "runs/step.html"
+    template = "runs/_step_detail.html" if wants_fragment(request) else "runs/step.html"
     return render(request, template, context)
 
 

@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from workflows.metrics import worker_rows
+from workflows.web.htmx import wants_fragment
 from workflows.workers import lost_after
 
 
@@ -22,10 +23,5 @@ def worker_list(request):
         "online": sum(1 for worker in workers if not worker.is_lost),
         "lost_after": lost_after().total_seconds(),
     }
-    template = "workers/_table.html" if _partial(request) else "workers/page.html"
+    template = "workers/_table.html" if wants_fragment(request) else "workers/page.html"
     return render(request, template, context)
-
-
-def _partial(request) -> bool:
-    # htmx restoring history wants the whole page, not the fragment.
-    return bool(request.headers.get("HX-Request")) and not request.headers.get("HX-History-Restore-Request")
