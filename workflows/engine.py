@@ -281,22 +281,27 @@ def enqueue_ready(run_id: int, step_ids) -> int:
                 *step_ids,
             ],
         )
-        ready = [
-            StepRun(
-                pk=pk,
-                run_id=run_id,
-                step_id=step_id,
-                component=component,
-                queue=queue,
-                priority=priority,
-                status=STEP_QUEUED,
-                enqueued=now,
-            )
-            for pk, step_id, component, queue, priority in cursor.fetchall()
-        ]
+        ready = queued_step_runs(run_id, cursor.fetchall(), now)
         if ready:
             transaction.on_commit(lambda: send_steps(ready))
     return len(ready)
+
+
+def queued_step_runs(run_id: int, rows, now) -> list[StepRun]:
+    """The steps an enqueueing UPDATE returned (`RETURNING id, step_id, component, queue, priority`)."""
+    return [
+        StepRun(
+            pk=pk,
+            run_id=run_id,
+            step_id=step_id,
+            component=component,
+            queue=queue,
+            priority=priority,
+            status=STEP_QUEUED,
+            enqueued=now,
+        )
+        for pk, step_id, component, queue, priority in rows
+    ]
 
 
 def skip_descendants(run: Run, plan: Plan, step_id: str) -> None:
@@ -314,9 +319,13 @@ def maybe_finish_run(run_id: int) -> None:
     Each finisher commits its own step before looking, so of two steps
     finishing together at least the later one sees both final.
     """
-    if StepRun.objects.filter(run_id=run_id).exclude(status__in=STEP_FINAL).exists():
+    if has_unfinished_steps(run_id):
         return
-    run = Run.objects.select_related("version").get(pk=run_id)
+    run = (
+        Run.objects.select_related("version")
+        .only("workflow_id", "status", "inputs", "error", "created", "started", "version__content_hash")
+        .get(pk=run_id)
+    )
     if run.is_final:
         return
     steps = {
@@ -325,7 +334,7 @@ def maybe_finish_run(run_id: int) -> None:
     statuses = {status for status, _ in steps.values()}
     status = RUN_FAILED if STEP_FAILED in statuses else RUN_CANCELLED if STEP_CANCELLED in statuses else RUN_SUCCEEDED
     error = ""
-    mapping = run.version.definition.get("outputs") or {}
+    mapping = compiled(run.version_id, run.version.content_hash).definition.get("outputs") or {}
     step_outputs = {step_id: outputs for step_id, (_, outputs) in steps.items()}
     try:
         outputs = resolve(mapping, run.inputs, step_outputs, missing="null")
@@ -346,6 +355,22 @@ def maybe_finish_run(run_id: int) -> None:
         run.status, run.outputs, run.error, run.finished = status, outputs, error, now
         _drop_state(run_id)
         events.run_changed(run)
+
+
+def has_unfinished_steps(run_id: int) -> bool:
+    """Whether some step of the run isn't final yet.
+
+    Asked after every step that enqueued nothing (each leaf of a fan-out):
+    a plain statement, as the ORM's building of it cost more than its answer.
+    """
+    table = connection.ops.quote_name(StepRun._meta.db_table)
+    placeholders = ", ".join(["%s"] * len(STEP_FINAL))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {table} WHERE run_id = %s AND status NOT IN ({placeholders}) LIMIT 1",
+            [run_id, *STEP_FINAL],
+        )
+        return cursor.fetchone() is not None
 
 
 def _drop_state(run_id: int) -> None:
