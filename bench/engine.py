@@ -43,6 +43,7 @@ from workflows.models import Run, Team, Workflow  # noqa: E402
 # timestamps (created -> finished): a fast poll would steal the CPU the
 # workers need on a 2-core machine and tilt the comparison.
 POLL = 0.02
+MAINTENANCE_SETTINGS = ("OAWEB_LEASE_SECONDS", "OAWEB_HEARTBEAT_SECONDS", "OAWEB_REAPER_SECONDS")
 
 
 def percentile(values, fraction):
@@ -121,7 +122,10 @@ def main():
     linear, _ = Workflow.import_definition(linear_definition(10), team=team)
     fan, _ = Workflow.import_definition(fan_definition(100), team=team)
 
-    pool = WorkerPool(database_url=os.environ.get("DATABASE_URL"))
+    # The product's own heartbeat, lease and reaper intervals (tests/workers.py
+    # shortens them so that the recovery tests run in seconds).
+    production_intervals = {name: str(getattr(settings, name)) for name in MAINTENANCE_SETTINGS}
+    pool = WorkerPool(database_url=os.environ.get("DATABASE_URL"), extra_env=production_intervals)
     for n in range(args.workers):
         pool.start(f"bench{n}", queues="default", concurrency=args.concurrency)
     try:

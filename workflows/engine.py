@@ -241,9 +241,14 @@ def send_steps(step_runs, countdown: float = 0, delay: float = 0) -> None:
         # One worker serves every queue in embedded mode; the step still
         # records the queue it would use when distributed.
         queue = settings.CELERY_TASK_DEFAULT_QUEUE if settings.EMBEDDED else step_run.queue
+        kwargs = {"component": step_run.component}
+        if delay:
+            kwargs["delay"] = delay
+        if getattr(step_run, "upstream", None):
+            kwargs["upstream"] = step_run.upstream
         execute_step.apply_async(
             args=[step_run.pk],
-            kwargs={"component": step_run.component, **({"delay": delay} if delay else {})},
+            kwargs=kwargs,
             queue=queue,
             # Redis priorities: 0 runs first; ours: 9 runs first.
             priority=9 - step_run.priority,
@@ -252,7 +257,7 @@ def send_steps(step_runs, countdown: float = 0, delay: float = 0) -> None:
         events.step_changed(step_run)
 
 
-def enqueue_ready(run_id: int, step_ids) -> int:
+def enqueue_ready(run_id: int, step_ids, upstream: dict[str, dict] | None = None) -> int:
     """pending -> queued for these steps, and send their tasks; exactly once per step.
 
     One UPDATE ... RETURNING: it both claims the rows and says which ones it
@@ -281,16 +286,20 @@ def enqueue_ready(run_id: int, step_ids) -> int:
                 *step_ids,
             ],
         )
-        ready = queued_step_runs(run_id, cursor.fetchall(), now)
+        ready = queued_step_runs(run_id, cursor.fetchall(), now, upstream)
         if ready:
             transaction.on_commit(lambda: send_steps(ready))
     return len(ready)
 
 
-def queued_step_runs(run_id: int, rows, now) -> list[StepRun]:
-    """The steps an enqueueing UPDATE returned (`RETURNING id, step_id, component, queue, priority`)."""
-    return [
-        StepRun(
+def queued_step_runs(run_id: int, rows, now, upstream: dict[str, dict] | None = None) -> list[StepRun]:
+    """The steps an enqueueing UPDATE returned (`RETURNING id, step_id, component, queue, priority`).
+
+    `upstream`: per step id, outputs its message carries (steps.record_success).
+    """
+    ready = []
+    for pk, step_id, component, queue, priority in rows:
+        step_run = StepRun(
             pk=pk,
             run_id=run_id,
             step_id=step_id,
@@ -300,8 +309,9 @@ def queued_step_runs(run_id: int, rows, now) -> list[StepRun]:
             status=STEP_QUEUED,
             enqueued=now,
         )
-        for pk, step_id, component, queue, priority in rows
-    ]
+        step_run.upstream = (upstream or {}).get(step_id)
+        ready.append(step_run)
+    return ready
 
 
 def skip_descendants(run: Run, plan: Plan, step_id: str) -> None:

@@ -24,6 +24,7 @@ from workflows import call_threads, events
 from workflows.conditions import ConditionError, evaluate_condition
 from workflows.engine import (
     REQUEUE_AFTER,
+    Compiled,
     compiled,
     enqueue_ready,
     maybe_finish_run,
@@ -216,8 +217,12 @@ def _json(value):
     return json.loads(value) if isinstance(value, str | bytes) else value
 
 
-def execute_step(step_run_id: int, task_id: str = "", delay: float = 0.0) -> None:
-    """Run one step if this delivery wins the claim; record and advance."""
+def execute_step(step_run_id: int, task_id: str = "", delay: float = 0.0, upstream: dict | None = None) -> None:
+    """Run one step if this delivery wins the claim; record and advance.
+
+    `upstream`: outputs of the steps this one reads, when its parent sent them
+    along (see record_success); else they are read from the database.
+    """
     from workflows.heartbeat import running_steps
 
     step_run = claim(step_run_id, worker_name(), task_id)
@@ -229,6 +234,7 @@ def execute_step(step_run_id: int, task_id: str = "", delay: float = 0.0) -> Non
     plan = version.plan
     step = plan.steps[step_run.step_id]
     step_run.reads = version.reads[step_run.step_id]
+    step_run.upstream = upstream
     context = StepContext(run_id=step_run.run_id, step_id=step_run.step_id, attempt=step_run.attempt)
     running_steps.add(step_run.pk, step_run.attempt, context)
     try:
@@ -239,7 +245,7 @@ def execute_step(step_run_id: int, task_id: str = "", delay: float = 0.0) -> Non
         if outcome is SKIP:
             record_skip(step_run, plan)
         else:
-            record_success(step_run, plan, outcome)
+            record_success(step_run, version, outcome)
     finally:
         running_steps.remove(step_run.pk)
 
@@ -253,7 +259,9 @@ def _attempt(step_run: StepRun, step: dict, plan: Plan, context: StepContext):
     The resolved inputs are left on `step_run.inputs`; the final update stores them.
     """
     run = step_run.run
-    upstream = outputs_of(run.pk, step_run.reads) if step_run.reads else {}
+    upstream = step_run.upstream
+    if upstream is None or not step_run.reads <= upstream.keys():
+        upstream = outputs_of(run.pk, step_run.reads) if step_run.reads else {}
     if step.get("when"):
         try:
             if not evaluate_condition(step["when"], run.inputs, upstream):
@@ -352,7 +360,13 @@ def _record_attempt(step_run: StepRun, status: str, finished, error: str = "") -
     step_run.ended_attempt(status, finished, error, delay=getattr(step_run, "delay", 0.0)).save()
 
 
-def record_success(step_run: StepRun, plan: Plan, outputs: dict) -> None:
+# A child that reads only this step's outputs gets them in its task message
+# when they are this small, as a Celery chain passes a result: one query
+# less for it. Larger outputs stay out of the broker; the child reads them.
+HANDOFF_MAX_BYTES = 8 * 1024
+
+
+def record_success(step_run: StepRun, version: Compiled, outputs: dict) -> None:
     """Store the outputs and the attempt, and enqueue the children this made ready.
 
     A child whose only parent is this step is enqueued in the same
@@ -360,13 +374,15 @@ def record_success(step_run: StepRun, plan: Plan, outputs: dict) -> None:
     run-state store's atomic counter after the commit.
     """
     now = timezone.now()
+    plan = version.plan
     children = plan.children[step_run.step_id]
     only_child_of_this = [child for child in children if len(plan.parents[child]) == 1]
     joins = [child for child in children if len(plan.parents[child]) > 1]
+    handoff = _handoff(step_run.step_id, outputs, only_child_of_this, version.reads)
     if connection.vendor == "postgresql":
-        enqueued = _succeed_in_one_statement(step_run, outputs, now, only_child_of_this)
+        enqueued = _succeed_in_one_statement(step_run, outputs, now, only_child_of_this, handoff)
     else:
-        enqueued = _succeed_in_one_transaction(step_run, outputs, now, only_child_of_this)
+        enqueued = _succeed_in_one_transaction(step_run, outputs, now, only_child_of_this, handoff)
     if enqueued is None:
         return  # the step was taken away (cancelled, reaped) while it ran
     step_run.status, step_run.outputs, step_run.finished = STEP_SUCCEEDED, outputs, now
@@ -379,7 +395,15 @@ def record_success(step_run: StepRun, plan: Plan, outputs: dict) -> None:
         maybe_finish_run(step_run.run_id)
 
 
-def _succeed_in_one_transaction(step_run: StepRun, outputs: dict, now, only_child_of_this) -> int | None:
+def _handoff(step_id: str, outputs: dict, children, reads) -> dict[str, dict]:
+    """{child: the upstream outputs to send in its message} for the children that read only this step."""
+    readers = [child for child in children if reads[child] and reads[child] <= {step_id}]
+    if not readers or len(json.dumps(outputs)) > HANDOFF_MAX_BYTES:
+        return {}
+    return {child: {step_id: outputs} for child in readers}
+
+
+def _succeed_in_one_transaction(step_run: StepRun, outputs: dict, now, only_child_of_this, handoff) -> int | None:
     """Outputs, the attempt's row and the children it readies; how many were enqueued, None if not ours."""
     with transaction.atomic():
         if not _mine(step_run).update(
@@ -387,7 +411,7 @@ def _succeed_in_one_transaction(step_run: StepRun, outputs: dict, now, only_chil
         ):
             return None
         _record_attempt(step_run, ATTEMPT_SUCCEEDED, now)
-        return enqueue_ready(step_run.run_id, only_child_of_this)
+        return enqueue_ready(step_run.run_id, only_child_of_this, upstream=handoff)
 
 
 # The same three writes as one PostgreSQL statement (data-modifying CTEs):
@@ -412,7 +436,7 @@ SELECT (SELECT count(*) FROM done), ready.* FROM (SELECT 1) AS one LEFT JOIN rea
 """
 
 
-def _succeed_in_one_statement(step_run: StepRun, outputs: dict, now, only_child_of_this) -> int | None:
+def _succeed_in_one_statement(step_run: StepRun, outputs: dict, now, only_child_of_this, handoff) -> int | None:
     adapt = connection.ops.adapt_datetimefield_value
     quote = connection.ops.quote_name
     json_field = StepRun._meta.get_field("outputs")
@@ -445,7 +469,7 @@ def _succeed_in_one_statement(step_run: StepRun, outputs: dict, now, only_child_
         rows = cursor.fetchall()
     if not rows[0][0]:
         return None
-    ready = queued_step_runs(step_run.run_id, [row[1:] for row in rows if row[1] is not None], now)
+    ready = queued_step_runs(step_run.run_id, [row[1:] for row in rows if row[1] is not None], now, handoff)
     if ready:
         transaction.on_commit(lambda: send_steps(ready))
     return len(ready)

@@ -30,15 +30,17 @@ def fresh_connections() -> None:
 
 
 @shared_task(name="oaweb.execute_step", bind=True, ignore_result=True, acks_late=True, reject_on_worker_lost=True)
-def execute_step(self, step_run_id: int, delay: float = 0.0, component: str = "", slot: bool = False) -> None:
+def execute_step(
+    self, step_run_id: int, delay: float = 0.0, component: str = "", slot: bool = False, upstream: dict | None = None
+) -> None:
     fresh_connections()
     try:
-        _execute_step(self, step_run_id, delay, component, slot)
+        _execute_step(self, step_run_id, delay, component, slot, upstream)
     finally:
         _this_thread.last_step_ended = time.monotonic()
 
 
-def _execute_step(self, step_run_id: int, delay: float, component: str, slot: bool) -> None:
+def _execute_step(self, step_run_id: int, delay: float, component: str, slot: bool, upstream: dict | None) -> None:
     if component and not slot:
         wait = steps.rate_limit_wait(step_run_id, component)
         if wait > 0:
@@ -46,13 +48,13 @@ def _execute_step(self, step_run_id: int, delay: float, component: str, slot: bo
             delivery = self.request.delivery_info or {}
             self.apply_async(
                 args=[step_run_id],
-                kwargs={"delay": delay, "component": component, "slot": True},
+                kwargs={"delay": delay, "component": component, "slot": True, "upstream": upstream},
                 countdown=wait,
                 queue=delivery.get("routing_key"),
                 priority=delivery.get("priority"),
             )
             return
-    steps.execute_step(step_run_id, task_id=self.request.id or "", delay=delay)
+    steps.execute_step(step_run_id, task_id=self.request.id or "", delay=delay, upstream=upstream)
 
 
 @worker_ready.connect
