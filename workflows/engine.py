@@ -354,13 +354,13 @@ def maybe_finish_run(run_id: int) -> None:
         failed = sorted(step_id for step_id, (state, _) in steps.items() if state == STEP_FAILED)
         error = f"step{'s' if len(failed) > 1 else ''} failed: {', '.join(failed)}"
     now = timezone.now()
-    # Metrics (issue 6): the run's rollups are added in the transaction that finishes it.
+    # Metrics (issue 6): the run is noted for the rollups in the transaction that finishes it.
     with transaction.atomic():
         changed = Run.objects.filter(pk=run_id, status__in=[RUN_PENDING, RUN_RUNNING]).update(
             status=status, outputs=outputs, error=error, finished=now
         )
         if changed:
-            rollups.record_run(run_id)
+            rollups.run_finished(run_id)
     if changed:
         run.status, run.outputs, run.error, run.finished = status, outputs, error, now
         _drop_state(run_id)
@@ -414,7 +414,7 @@ def cancel_run(run: Run) -> bool:
         StepAttempt.objects.bulk_create(
             [step.ended_attempt(ATTEMPT_CANCELLED, now, "cancelled") for step in running], ignore_conflicts=True
         )
-        rollups.record_run(run.pk)  # metrics (issue 6): counted with the cancel, in its transaction
+        rollups.run_finished(run.pk)  # metrics (issue 6): noted with the cancel, in its transaction
     running_tasks = [step.task_id for step in running if step.task_id]
     run.status, run.finished = RUN_CANCELLED, now
     # Running components see context.stop through their worker's heartbeat

@@ -72,7 +72,7 @@ def renew_leases() -> None:
 
 
 def maintenance_loop(stop: threading.Event) -> None:
-    from workflows import metrics, timings
+    from workflows import metrics, rollups, timings
     from workflows.recovery import reap
     from workflows.workers import Worker
 
@@ -86,7 +86,8 @@ def maintenance_loop(stop: threading.Event) -> None:
                 reap()
         except Exception:  # keep beating: a database or Redis hiccup must not end the thread
             log.exception("worker maintenance failed; retrying")
-        try:  # metrics (issue 6): queue depth and busy workers once a minute; this process's timings
+        try:  # metrics (issue 6): finished runs, queue depth and busy workers once a minute, timings
+            rollups.add_pending()
             metrics.sample_gauges_if_due()
             timings.flush()
         except Exception:  # a view of the system: never in the way of the heartbeat

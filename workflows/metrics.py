@@ -183,6 +183,7 @@ def _summary(row: dict) -> dict:
 
 def report(user, range_key: str = DEFAULT_RANGE, now: datetime | None = None) -> dict:
     """Everything the metrics page shows for `range_key`: totals, tables, chart series, live state."""
+    rollups.catch_up()
     window = RANGES[range_key]
     now = now or timezone.now()
     last_bin = int(now.timestamp()) // window.step
@@ -329,6 +330,7 @@ def timing_table() -> list[dict]:
 
 def finished_since(user, since: datetime, now: datetime | None = None) -> dict:
     """Runs and steps finished since `since` (rounded down to the minute, or the hour past two days)."""
+    rollups.catch_up()
     now = now or timezone.now()
     # Minute rows are pruned after a week or so (prune.MINUTE_ROWS_KEEP): older windows start on the hour.
     start = rollups.period_start(since, MINUTE if since >= now - timedelta(days=2) else HOUR)

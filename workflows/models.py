@@ -341,7 +341,7 @@ def get_run_for(user, run_id: int) -> Run:
         raise Http404("no such run") from None
 
 
-from workflows.rollups import GaugeSample, MetricRollup  # noqa: E402,F401  (metrics, issue 6)
+from workflows.rollups import GaugeSample, MetricRollup, PendingRollup  # noqa: E402,F401  (metrics, issue 6)
 from workflows.tokens import ApiToken  # noqa: E402,F401
 from workflows.triggers import Schedule, WebhookTrigger  # noqa: E402,F401
 from workflows.workers import Worker  # noqa: E402,F401

@@ -40,6 +40,7 @@ def _buckets(counts, bounds, exported) -> list[tuple[str, float]]:
 
 class OawebCollector:
     def collect(self):
+        rollups.catch_up()
         yield from self.rollup_metrics()
         yield from self.live_metrics()
         yield from self.timing_metrics()

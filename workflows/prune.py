@@ -34,8 +34,9 @@ def parse_age(text: str) -> timedelta:
 def prune_runs(cutoff: datetime, batch: int = BATCH) -> int:
     """Delete finished runs that finished before `cutoff`; returns how many runs went."""
     from workflows.models import RUN_FINAL, Run
-    from workflows.rollups import MINUTE, GaugeSample, MetricRollup
+    from workflows.rollups import MINUTE, GaugeSample, MetricRollup, add_pending
 
+    add_pending()  # a run goes only once it is counted in the rollups
     deleted = 0
     while True:
         # Served by the run_status_finished index.

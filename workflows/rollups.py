@@ -1,18 +1,22 @@
 """Metric rollups: every finished run and step, counted and timed per minute, hour and all time.
 
 When a run reaches its final status (engine.maybe_finish_run, engine.cancel_run)
-`record_run` reads the run and its steps once and adds them to MetricRollup
-rows in one INSERT ... ON CONFLICT DO UPDATE that adds to the counts (PostgreSQL
-and SQLite both speak it). The metrics page, the API summary and /metrics read
-only rollups, so they stay fast with millions of step runs, and runs can be
-pruned (prune_runs) without losing the charts.
+the transaction that says so notes it in PendingRollup (`run_finished`).
+`add_pending` then reads the noted runs and their steps, a batch at a time,
+and adds them to MetricRollup rows with INSERT ... ON CONFLICT DO UPDATE
+statements that add to the counts (PostgreSQL and SQLite both speak it),
+taking them off the list in the same transaction: each run is counted
+exactly once. Every worker's heartbeat calls it, and so do the metrics
+page, the API summary and /metrics before they read, so what they show is
+exact. They read only rollups, so they stay fast with millions of step
+runs, and runs can be pruned (prune_runs) without losing the charts.
 
 A row is keyed (period, start, workflow, component): period 60 (a minute),
 3600 (an hour), 86400 (a day, UTC) or 0 (all time, start = the epoch:
 /metrics' counters). The component is blank for the run itself, `*` for all
 the workflow's steps together, else the row counts the workflow's steps of
 that component. Steps count in the minute they finished, the run in the
-minute it finished; both are added when the run finishes. The coarse grains
+minute it finished; both are added once the run has finished. The coarse grains
 and the `*` rows exist for reading speed: a 7-day chart reads 2 rows per
 workflow and hour, not one per component, and a 7-day table reads whole days
 as day rows (metrics.window_rows; figures in bench/metrics.py).
@@ -221,59 +225,64 @@ def _seconds(start, end):
     return (end - start).total_seconds() if start and end else None
 
 
-def measure_run(run_id: int) -> tuple[int, dict[tuple, dict]] | None:
-    """(workflow id, {(period, start, component): row}) for a finished run; None if it isn't."""
+def measure_runs(run_ids) -> dict[tuple, dict]:
+    """{(period, start, workflow id, component): row to add} for these runs; runs not final are left out."""
     from workflows.models import RUN_FINAL, STEP_FAILED, STEP_SUCCEEDED, Run, StepRun
 
-    run = Run.objects.filter(pk=run_id).values("workflow_id", "status", "created", "started", "finished").first()
-    if run is None or run["status"] not in RUN_FINAL or run["finished"] is None:
-        return None
     rows: dict[tuple, dict] = defaultdict(_new_row)
-    finished = run["finished"]
-    run_wait = _seconds(run["created"], run["started"])
-    for period in PERIODS:
-        row = rows[(period, period_start(finished, period), RUN)]
-        _add(row, run["status"], 0, _seconds(run["created"], finished), run_wait, 0, 0)
+    runs = Run.objects.filter(pk__in=run_ids, status__in=RUN_FINAL, finished__isnull=False).values_list(
+        "pk", "workflow_id", "status", "created", "started", "finished"
+    )
+    finished_runs = {}
+    for run_id, workflow_id, status, created, started, finished in runs:
+        finished_runs[run_id] = (workflow_id, finished)
+        for period in PERIODS:
+            row = rows[(period, period_start(finished, period), workflow_id, RUN)]
+            _add(row, status, 0, _seconds(created, finished), _seconds(created, started), 0, 0)
+    if not finished_runs:
+        return rows
     # Reused steps (they ran in another run) are left out here, not in SQL: a
     # filter on reused_from tempts PostgreSQL to scan that index's NULLs.
     steps = (
-        StepRun.objects.filter(run_id=run_id)
-        .values_list("component", "status", "attempt", "enqueued", "started", "finished", "reused_from_id")
+        StepRun.objects.filter(run_id__in=finished_runs)
+        .values_list("run_id", "component", "status", "attempt", "enqueued", "started", "finished", "reused_from_id")
         .annotate(input_bytes=JsonBytes("inputs"), output_bytes=JsonBytes("outputs"))
         .order_by()
     )
-    for component, status, attempt, enqueued, started, step_finished, reused, input_bytes, output_bytes in steps:
+    for run_id, component, status, attempt, enqueued, started, finished, reused, input_bytes, output_bytes in steps:
         if reused is not None:
             continue
+        workflow_id, run_finished = finished_runs[run_id]
         # Execution time only for steps that ran to an outcome; queue wait
         # only for first attempts (a retry's `enqueued` is its first one's).
-        duration = _seconds(started, step_finished) if status in (STEP_SUCCEEDED, STEP_FAILED) else None
+        duration = _seconds(started, finished) if status in (STEP_SUCCEEDED, STEP_FAILED) else None
         wait = _seconds(enqueued, started) if attempt == 1 else None
-        moment = step_finished or finished
+        moment = finished or run_finished
         for period in PERIODS:
             start = period_start(moment, period)
             for key in (component, ALL_STEPS):
-                _add(rows[(period, start, key)], status, attempt, duration, wait, input_bytes, output_bytes)
-    return run["workflow_id"], rows
+                row = rows[(period, start, workflow_id, key)]
+                _add(row, status, attempt, duration, wait, input_bytes, output_bytes)
+    return rows
 
 
 UPSERT_CHUNK = 60  # rows per statement: SQLite allows 32,766 parameters, a row takes ~180
 
 
-def upsert(workflow_id: int, rows: dict[tuple, dict]) -> None:
+def upsert(rows: dict[tuple, dict]) -> None:
     """Add `rows` to the rollups: one INSERT ... ON CONFLICT DO UPDATE per chunk.
 
     Rows go in key order, so two transactions adding to the same rows lock
-    them in the same order and can't deadlock; a concurrent finisher of the
-    same workflow in the same minute waits for the row lock and adds to it.
+    them in the same order and can't deadlock; a concurrent writer of the
+    same row waits for its lock and adds to it.
     """
-    ordered = sorted(rows.items(), key=lambda item: (item[0][0], item[0][1], item[0][2]))
+    ordered = sorted(rows.items(), key=lambda item: item[0])
     with connection.cursor() as cursor:
         for offset in range(0, len(ordered), UPSERT_CHUNK):
-            cursor.execute(*upsert_statement(workflow_id, ordered[offset : offset + UPSERT_CHUNK]))
+            cursor.execute(*upsert_statement(ordered[offset : offset + UPSERT_CHUNK]))
 
 
-def upsert_statement(workflow_id: int, chunk) -> tuple[str, list]:
+def upsert_statement(chunk) -> tuple[str, list]:
     """The SQL and parameters adding `chunk` ((key, row) pairs) to the rollups.
 
     A run adds to a handful of a row's 176 columns: zeros go in as literals
@@ -285,7 +294,7 @@ def upsert_statement(workflow_id: int, chunk) -> tuple[str, list]:
     quote = connection.ops.quote_name
     adapt = connection.ops.adapt_datetimefield_value
     values, params, touched = [], [], set()
-    for (period, start, component), row in chunk:
+    for (period, start, workflow_id, component), row in chunk:
         cells = ["%s", "%s", "%s", "%s"]
         params += [period, adapt(start), workflow_id, component]
         added = [*(row[name] for name in COUNT_FIELDS), *row["duration"], *row["wait"]]
@@ -309,18 +318,67 @@ def upsert_statement(workflow_id: int, chunk) -> tuple[str, list]:
     return sql, params
 
 
-def record_run(run_id: int) -> None:
-    """Add a just-finished run and its steps to the rollups.
+# --- runs waiting to be added ---------------------------------------------------------
 
-    Called once per run, by whoever moved it to its final status, inside that
-    transaction: the numbers are added with the status or not at all. A
-    failure here is logged and rolled back to a savepoint: metrics must never
-    stop a run from finishing.
+
+class PendingRollup(models.Model):
+    """A finished run whose numbers are not in the rollups yet (add_pending adds them)."""
+
+    run = models.OneToOneField("workflows.Run", primary_key=True, on_delete=models.CASCADE, related_name="+")
+
+    def __str__(self):
+        return f"run {self.run_id}, to add to the rollups"
+
+
+def run_finished(run_id: int) -> None:
+    """Note a run for the rollups; called in the transaction that gives it its final status.
+
+    One small row now, the numbers a moment later (add_pending): adding a
+    run's dozen wide rows while finishing it cost more than the rest of the
+    finish, and serialized every run of a workflow finishing in the same
+    minute on the same row locks.
     """
-    try:
+    PendingRollup.objects.bulk_create([PendingRollup(run_id=run_id)], ignore_conflicts=True)
+
+
+PENDING_BATCH = 500
+
+
+def add_pending(batch: int = PENDING_BATCH) -> int:
+    """Add every run noted by run_finished to the rollups; returns how many were added.
+
+    Each batch is taken off the list and added in one transaction: a run is
+    counted exactly once, however many processes call this at once (they
+    take different runs: SKIP LOCKED on PostgreSQL; SQLite has one writer).
+    Called by every worker's heartbeat, by the metrics pages and /metrics
+    before they read (so what they show is exact), and by prune_runs.
+    """
+    added = 0
+    while True:
         with transaction.atomic():
-            measured = measure_run(run_id)
-            if measured is not None:
-                upsert(*measured)
+            run_ids = _take_pending(batch)
+            if run_ids:
+                upsert(measure_runs(run_ids))
+        added += len(run_ids)
+        if len(run_ids) < batch:
+            return added
+
+
+def _take_pending(batch: int) -> list[int]:
+    table = connection.ops.quote_name(PendingRollup._meta.db_table)
+    skip_locked = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {table} WHERE run_id IN "
+            f"(SELECT run_id FROM {table} ORDER BY run_id LIMIT %s{skip_locked}) RETURNING run_id",
+            [batch],
+        )
+        return [run_id for (run_id,) in cursor.fetchall()]
+
+
+def catch_up() -> None:
+    """add_pending for a reader: a failure is logged and the reader shows what is there."""
+    try:
+        add_pending()
     except DatabaseError:
-        log.exception("adding run %s to the metric rollups failed", run_id)
+        log.exception("adding finished runs to the metric rollups failed")

@@ -42,5 +42,6 @@ def finished_run(workflow, seconds: float, status="succeeded", finished=None, st
             )
         )
     StepRun.objects.bulk_create(rows)
-    rollups.record_run(run.pk)
+    rollups.run_finished(run.pk)
+    rollups.add_pending()
     return run
