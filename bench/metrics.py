@@ -11,9 +11,9 @@ and a /metrics scrape with Django's test client, and prints the medians.
 
 The runs and steps are written by `INSERT ... SELECT generate_series`; the
 rollups by one bulk SQL statement per period that computes what
-workflows.rollups.record_run adds per run (same columns, same buckets; it
+workflows.rollups.add_pending adds per run (same columns, same buckets; it
 uses width_bucket, which puts a value equal to a boundary in the bucket
-above, where record_run puts it below: random durations never hit one).
+above, where add_pending puts it below: random durations never hit one).
 The first query printed is checked against the run and step counts.
 """
 
@@ -106,7 +106,7 @@ def _bucket_columns(expression: str, prefix: str) -> str:
 
 
 def fill_rollups():
-    """What record_run adds per run, for every run at once (see the module's docstring)."""
+    """What add_pending adds per run, for every run at once (see the module's docstring)."""
     columns = ", ".join(["period", "start", "workflow_id", "component", *rollups.ADDED_FIELDS])
     run_duration = "extract(epoch FROM r.finished - r.created)"
     run_wait = "extract(epoch FROM r.started - r.created)"
