@@ -161,8 +161,11 @@ def settle_runs(timeout: float = 5.0) -> None:
 
     A worker still finishing a run holds row locks across several tables
     while pytest-django's TRUNCATE locks them one by one: PostgreSQL then
-    breaks the deadlock by failing the flush.
+    breaks the deadlock by failing the flush. So does a worker's heartbeat
+    adding finished runs to the rollups: the list is emptied here first,
+    and a batch a worker took is waited for.
     """
+    from workflows import rollups
     from workflows.engine import cancel_run
 
     deadline = time.monotonic() + timeout
@@ -171,6 +174,7 @@ def settle_runs(timeout: float = 5.0) -> None:
         time.sleep(0.1)
     for run in unfinished:
         cancel_run(run)
+    wait_until(lambda: rollups.add_pending() == 0 and not rollups.PendingRollup.objects.exists(), timeout=timeout)
 
 
 def run_definition(definition, inputs=None, team=None, timeout=60):
