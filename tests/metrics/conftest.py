@@ -1,7 +1,7 @@
 import pytest
 
 from tests.conftest import noop_definition
-from tests.metrics.helpers import finished_run
+from tests.metrics.helpers import finished_run, recently
 
 
 @pytest.fixture
@@ -12,12 +12,17 @@ def workflow(make_workflow):
 
 @pytest.fixture
 def known_runs(workflow):
-    """100 runs of 1..100 s; every tenth failed; one core.noop step each taking a tenth of its run."""
+    """100 runs of 1..100 s; every tenth failed; one core.noop step each taking a tenth of its run.
+
+    All finished in the same minute, however long making them takes.
+    """
+    finished = recently()
     for seconds in range(1, 101):
         failed = seconds % 10 == 0
         finished_run(
             workflow,
             seconds,
             status="failed" if failed else "succeeded",
+            finished=finished,
             steps=[("core.noop", "failed" if failed else "succeeded", seconds / 10, 0.002)],
         )
