@@ -5,15 +5,16 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tests.conftest import noop_definition
-from workflows import heartbeat, steps
+from workflows import embedded, heartbeat, steps
 from workflows.engine import start_run
 from workflows.models import StepRun, Workflow
 from workflows.tasks import execute_step
 
 
 @pytest.fixture(autouse=True)
-def no_maintenance_thread(monkeypatch):
-    """Steps run here in the test process: no heartbeat or reaper of its own (it would outlive the test)."""
+def steps_run_only_here(monkeypatch):
+    """The test runs each step itself: no embedded worker, no heartbeat or reaper (they would outlive it)."""
+    monkeypatch.setattr(embedded, "ensure_embedded_worker", lambda: None)
     monkeypatch.setattr(heartbeat, "ensure_maintenance_thread", lambda: None)
 
 
