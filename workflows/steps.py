@@ -282,7 +282,8 @@ def _attempt(step_run: StepRun, step: dict, plan: Plan, context: StepContext):
     timeout = step.get("timeout") or info.timeout or settings.OAWEB_STEP_TIMEOUT
     function = get_callable(info.name, info.version, info.entrypoint, info.is_class)
     result = call_with_timeout(function, step_run.inputs, context, timeout, wants_context=_wants_context(info))
-    return check_outputs(info, result)
+    outputs, step_run.outputs_bytes = check_outputs(info, result)
+    return outputs
 
 
 def _wants_context(info) -> bool:
@@ -326,7 +327,8 @@ def call_with_timeout(function, inputs: dict, context: StepContext, timeout: flo
     return box.get("value")
 
 
-def check_outputs(info, result) -> dict:
+def check_outputs(info, result) -> tuple[dict, int]:
+    """The outputs as the database will hold them (plain JSON), and their size in bytes of JSON."""
     if result is None:
         result = {}
     if not isinstance(result, dict):
@@ -341,7 +343,7 @@ def check_outputs(info, result) -> dict:
         schema_validator(info, "output")(result)
     except fastjsonschema.JsonSchemaException as exc:
         raise StepFailure(f"outputs do not match the component's output schema: {exc.message}") from exc
-    return json.loads(encoded)  # what the database will hold: plain JSON
+    return json.loads(encoded), len(encoded)
 
 
 # --- recording outcomes --------------------------------------------------------
@@ -378,7 +380,7 @@ def record_success(step_run: StepRun, version: Compiled, outputs: dict) -> None:
     children = plan.children[step_run.step_id]
     only_child_of_this = [child for child in children if len(plan.parents[child]) == 1]
     joins = [child for child in children if len(plan.parents[child]) > 1]
-    handoff = _handoff(step_run.step_id, outputs, only_child_of_this, version.reads)
+    handoff = _handoff(step_run.step_id, outputs, step_run.outputs_bytes, only_child_of_this, version.reads)
     if connection.vendor == "postgresql":
         enqueued = _succeed_in_one_statement(step_run, outputs, now, only_child_of_this, handoff)
     else:
@@ -395,10 +397,10 @@ def record_success(step_run: StepRun, version: Compiled, outputs: dict) -> None:
         maybe_finish_run(step_run.run_id)
 
 
-def _handoff(step_id: str, outputs: dict, children, reads) -> dict[str, dict]:
+def _handoff(step_id: str, outputs: dict, outputs_bytes: int, children, reads) -> dict[str, dict]:
     """{child: the upstream outputs to send in its message} for the children that read only this step."""
     readers = [child for child in children if reads[child] and reads[child] <= {step_id}]
-    if not readers or len(json.dumps(outputs)) > HANDOFF_MAX_BYTES:
+    if not readers or outputs_bytes > HANDOFF_MAX_BYTES:
         return {}
     return {child: {step_id: outputs} for child in readers}
 
