@@ -99,7 +99,10 @@ def wait_for_stop(marker: str, context=None) -> dict:
 
     started = time.monotonic()
     stopped = context.stop.wait(60)
-    Path(marker).write_text(f"{stopped} {time.monotonic() - started:.3f}")
+    # Written then renamed, so a test polling for the file never reads it half-written.
+    partial = Path(marker + ".partial")
+    partial.write_text(f"{stopped} {time.monotonic() - started:.3f}")
+    partial.replace(marker)
     return {}
 
 
