@@ -126,26 +126,36 @@ def count_edges(definition: dict) -> int:
     return edges
 
 
-def best_ms(generate, size: int, components: dict, repeat: int) -> tuple[float, int, float]:
-    """Best times of `repeat` runs, each on a freshly generated workflow: validate, json.dumps; and edges.
+def best_ms(generate, sizes: tuple[int, ...], components: dict, repeat: int) -> dict[int, tuple[float, int, float]]:
+    """For each size: best times of `repeat` runs (validate, json.dumps, in ms) and the edge count.
 
+    Every run is a freshly generated workflow. The sizes take turns within
+    each round, so a ratio between two sizes compares runs made under the
+    same load on this shared machine, not a quiet minute with a busy one.
+    The largest size runs in every other round only (it takes the longest).
     json.dumps (a C walk over the same objects, certainly linear) is the
-    yardstick: on this machine even it takes more than 10x as long for 10x
-    the steps, as larger data falls out of the CPU caches.
+    yardstick: on this machine even it often takes more than 10x as long for
+    10x the steps, as larger data falls out of the CPU caches.
     """
-    best = best_dumps = float("inf")
+    best = dict.fromkeys(sizes, float("inf"))
+    best_dumps = dict.fromkeys(sizes, float("inf"))
+    edges = {}
     for run in range(repeat):
-        definition = generate(size, prefix=f"r{run}_")
-        started = time.perf_counter()
-        result = validate(definition, components=components)
-        best = min(best, time.perf_counter() - started)
-        if not result["valid"]:
-            raise SystemExit(f"generated workflow is invalid: {result['issues'][:3]}")
-        definition = generate(size, prefix=f"d{run}_")
-        started = time.perf_counter()
-        json.dumps(definition)
-        best_dumps = min(best_dumps, time.perf_counter() - started)
-    return best * 1000, count_edges(definition), best_dumps * 1000
+        for size in sizes:
+            if size == max(sizes) and len(sizes) > 1 and run % 2:
+                continue
+            definition = generate(size, prefix=f"r{run}_")
+            started = time.perf_counter()
+            result = validate(definition, components=components)
+            best[size] = min(best[size], time.perf_counter() - started)
+            if not result["valid"]:
+                raise SystemExit(f"generated workflow is invalid: {result['issues'][:3]}")
+            definition = generate(size, prefix=f"d{run}_")
+            started = time.perf_counter()
+            json.dumps(definition)
+            best_dumps[size] = min(best_dumps[size], time.perf_counter() - started)
+            edges[size] = count_edges(definition)
+    return {size: (best[size] * 1000, edges[size], best_dumps[size] * 1000) for size in sizes}
 
 
 def dag_2000(size: int, prefix: str = "") -> dict:
@@ -160,15 +170,13 @@ def main() -> None:
     components = catalog_components()
 
     print(f"{'shape':<10} {'steps':>7} {'edges':>8} {'ms (best)':>10} {'µs/step':>8}")
-    target_ms, target_edges, _ = best_ms(dag_2000, 2_000, components, max(args.repeat, 10))
+    target_ms, target_edges, _ = best_ms(dag_2000, (2_000,), components, max(args.repeat, 10))[2_000]
     print(f"{'dag':<10} {2_000:>7,} {target_edges:>8,} {target_ms:>10.1f} {target_ms * 1000 / 2_000:>8.1f}")
     by_shape: dict[str, dict[int, float]] = {}
     dumps_by_shape: dict[str, dict[int, float]] = {}
     shapes = (("chain", chain), ("reversed", reversed_chain), ("fan-out", fan_out), ("layered", layered))
     for shape, generate in shapes:
-        for size in SIZES:
-            repeat = args.repeat if size <= 10_000 else max(1, args.repeat // 2)
-            ms, edges, dumps_ms = best_ms(generate, size, components, repeat)
+        for size, (ms, edges, dumps_ms) in best_ms(generate, SIZES, components, args.repeat).items():
             by_shape.setdefault(shape, {})[size] = ms
             dumps_by_shape.setdefault(shape, {})[size] = dumps_ms
             print(f"{shape:<10} {size:>7,} {edges:>8,} {ms:>10.1f} {ms * 1000 / size:>8.1f}")

@@ -8,7 +8,7 @@ Python's stack.
 """
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from workflows.conditions import ConditionError, parse_condition
@@ -93,46 +93,57 @@ def _topological_order(steps, parents, children, roots) -> list[str]:
     return order
 
 
-def strongly_connected(graph: dict[str, Iterable[str]]) -> list[list[str]]:
-    """Tarjan's strongly connected components, iteratively. Edges to unknown nodes are ignored."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    on_stack: set[str] = set()
-    stack: list[str] = []
-    components: list[list[str]] = []
-    for root in graph:
-        if root in index:
+def strongly_connected(parents: Sequence[Sequence[int]]) -> list[list[int]]:
+    """Tarjan's strongly connected components of nodes 0..n-1, iteratively.
+
+    `parents[node]` lists the nodes it has an edge to; edges out of range are
+    ignored. Nodes are list positions, not names: plain lists indexed by
+    number keep a 10,000-step search in step with a 1,000-step one, where
+    dicts keyed by step id fell out of the CPU caches (bench/validation.py).
+    """
+    size = len(parents)
+    index = [-1] * size
+    low = [0] * size
+    on_stack = bytearray(size)
+    stack: list[int] = []
+    components: list[list[int]] = []
+    visited = 0
+    for root in range(size):
+        if index[root] >= 0:
             continue
-        index[root] = low[root] = len(index)
+        index[root] = low[root] = visited
+        visited += 1
         stack.append(root)
-        on_stack.add(root)
-        work = [(root, iter(graph[root]))]
+        on_stack[root] = 1
+        work = [(root, iter(parents[root]))]
         while work:
             node, edges = work[-1]
             descended = False
             for target in edges:
-                if target not in graph:
+                if not 0 <= target < size:
                     continue
-                if target not in index:
-                    index[target] = low[target] = len(index)
+                if index[target] < 0:
+                    index[target] = low[target] = visited
+                    visited += 1
                     stack.append(target)
-                    on_stack.add(target)
-                    work.append((target, iter(graph[target])))
+                    on_stack[target] = 1
+                    work.append((target, iter(parents[target])))
                     descended = True
                     break
-                if target in on_stack:
-                    low[node] = min(low[node], index[target])
+                if on_stack[target] and index[target] < low[node]:
+                    low[node] = index[target]
             if descended:
                 continue
             work.pop()
             if work:
                 caller = work[-1][0]
-                low[caller] = min(low[caller], low[node])
+                if low[node] < low[caller]:
+                    low[caller] = low[node]
             if low[node] == index[node]:
                 component = []
                 while True:
                     member = stack.pop()
-                    on_stack.discard(member)
+                    on_stack[member] = 0
                     component.append(member)
                     if member == node:
                         break
@@ -140,27 +151,27 @@ def strongly_connected(graph: dict[str, Iterable[str]]) -> list[list[str]]:
     return components
 
 
-def find_cycles(parents: dict[str, set[str]]) -> list[list[str]]:
-    """One cycle for each group of steps that depend on each other in a circle.
+def find_index_cycles(parents: Sequence[Sequence[int]]) -> list[list[int]]:
+    """One cycle for each group of nodes that depend on each other in a circle.
 
-    Each cycle is listed in run order: every step feeds the next and the last
-    feeds the first. Linear time: Tarjan, then one walk inside each group.
+    Nodes are 0..n-1 and `parents[node]` the nodes it depends on. Each cycle
+    is listed in run order: every node feeds the next and the last feeds the
+    first. Linear time: Tarjan, then one walk inside each group.
     """
     cycles = []
     for component in strongly_connected(parents):
-        members = set(component)
         start = component[-1]  # Tarjan's first-visited member of the group
         if len(component) == 1 and start not in parents[start]:
             continue
-        cycles.append(_walk_cycle(start, members, parents))
+        cycles.append(_walk_cycle(start, set(component), parents))
     return cycles
 
 
-def _walk_cycle(start: str, members: set[str], parents: dict[str, set[str]]) -> list[str]:
-    # Inside a strongly connected group every step has a parent in the group,
-    # so following parents never dead-ends and must come back to a step seen.
-    position: dict[str, int] = {}
-    path: list[str] = []
+def _walk_cycle(start: int, members: set[int], parents: Sequence[Sequence[int]]) -> list[int]:
+    # Inside a strongly connected group every node has a parent in the group,
+    # so following parents never dead-ends and must come back to a node seen.
+    position: dict[int, int] = {}
+    path: list[int] = []
     node = start
     while node not in position:
         position[node] = len(path)
@@ -169,6 +180,18 @@ def _walk_cycle(start: str, members: set[str], parents: dict[str, set[str]]) -> 
     cycle = path[position[node] :]  # each depends on the next
     cycle.reverse()
     return cycle
+
+
+def find_cycles(parents: dict[str, Iterable[str]]) -> list[list[str]]:
+    """find_index_cycles for steps named by id; edges to unknown steps are ignored.
+
+    Steps are numbered in the dict's order, so the cycle reported in a tangle
+    is the same every run.
+    """
+    ids = list(parents)
+    number = {step_id: position for position, step_id in enumerate(ids)}
+    graph = [[number[parent] for parent in parents[step_id] if parent in number] for step_id in ids]
+    return [[ids[node] for node in cycle] for cycle in find_index_cycles(graph)]
 
 
 def find_cycle(parents: dict[str, set[str]]) -> list[str] | None:

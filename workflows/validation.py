@@ -23,6 +23,7 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 
@@ -35,7 +36,7 @@ from registry import lookup
 from workflows import timings
 from workflows.conditions import ConditionError, parse_condition
 from workflows.format import FORMAT_SCHEMA, PATTERN_HELP, check_format, fullmatch_regex, json_type
-from workflows.graph import describe_cycle, find_cycles
+from workflows.graph import describe_cycle, find_index_cycles
 from workflows.references import (
     INPUTS,
     NestingError,
@@ -498,12 +499,15 @@ class _Checker:
         self.issues: list[dict] = []
         self.suggestions_left = SUGGESTION_BUDGET
         self.step_index: dict[str, int] = {}  # id -> index of its first step
-        # id -> (index, contract of its component or None): one lookup per reference.
-        self.step_entries: dict[str, tuple[int, _Contract | None]] = {}
+        # Steps are known by their index from here on: lists indexed by number
+        # stay in the CPU caches on large definitions where more dicts keyed
+        # by id did not (bench/validation.py).
+        self.step_ids: list[str | None] = []  # index -> id, None for a step without one or a repeated id
+        self.step_contracts: list[_Contract | None] = []  # index -> contract of its component
+        self.parents: list[Sequence[int]] = []  # index -> indexes of the steps it depends on
         # True while every step only depends on steps written before it: the
         # list order is then a run order and there can be no cycle to look for.
         self.in_order = True
-        self.parents: dict[str, list[str]] = {}  # id -> the steps it depends on (only steps that have some)
         self.declared_inputs: dict = {}
         self._candidates: dict[str, list[str]] = {}
         self._contracts: dict[str, _Contract] = {}
@@ -590,14 +594,20 @@ class _Checker:
                     )
 
     def index_steps(self, steps: list) -> None:
+        count = len(steps)
+        step_index = self.step_index
+        step_ids = self.step_ids = [None] * count
+        step_contracts = self.step_contracts = [None] * count
+        self.parents = [()] * count
+        contract_of_component: dict = {}  # name -> contract, None when unknown: one lookup per step
         for index, step in enumerate(steps):
             if not isinstance(step, dict):
                 continue
             step_id = step.get("id")
             if not isinstance(step_id, str):
                 continue
-            if step_id in self.step_index:
-                first = self.step_index[step_id]
+            first = step_index.setdefault(step_id, index)
+            if first != index:
                 self.add(
                     "duplicate_step_id",
                     f"step id `{step_id}` is already used by the step at /steps/{first}",
@@ -605,14 +615,18 @@ class _Checker:
                     "give every step its own id",
                 )
                 continue
-            self.step_index[step_id] = index
+            step_ids[index] = step_id
             name = step.get("component")
-            info = self.components.get(name) if isinstance(name, str) else None
-            self.step_entries[step_id] = (index, self.contract(info) if info is not None else None)
+            if not isinstance(name, str):
+                continue
+            if name not in contract_of_component:
+                info = self.components.get(name)
+                contract_of_component[name] = self.contract(info) if info is not None else None
+            step_contracts[index] = contract_of_component[name]
 
     def check_step(self, index: int, step: dict) -> None:
         base = f"/steps/{index}"
-        parents: list[str] = []
+        parents: list[int] = []
         info = self.check_component(base, step.get("component"))
 
         inputs = step.get("inputs", {})
@@ -633,7 +647,7 @@ class _Checker:
                     continue
                 parent_index = self.step_index.get(parent)
                 if parent_index is not None:
-                    parents.append(parent)
+                    parents.append(parent_index)
                     if parent_index >= index:
                         self.in_order = False
                 else:
@@ -653,9 +667,8 @@ class _Checker:
             else:
                 self.check_references([(ref, f"{base}/when") for ref in condition.references], [], index, parents)
 
-        step_id = step.get("id")
-        if parents and isinstance(step_id, str) and self.step_index.get(step_id) == index:
-            self.parents[step_id] = parents
+        if parents and self.step_ids[index] is not None:
+            self.parents[index] = parents
 
     def check_component(self, base: str, name):
         if not isinstance(name, str):
@@ -685,7 +698,7 @@ class _Checker:
         for reference, path in found:
             parent = self.check_reference(reference, path)
             if parent is not None and index is not None:
-                parents.append(reference.name)
+                parents.append(parent)
                 if parent >= index:
                     self.in_order = False
 
@@ -702,8 +715,8 @@ class _Checker:
                 or f"declare it under /inputs/{escape_pointer(reference.name)}",
             )
             return None
-        entry = self.step_entries.get(reference.name)
-        if entry is None:
+        parent = self.step_index.get(reference.name)
+        if parent is None:
             self.add(
                 "unknown_reference",
                 f"`{reference.text}`: there is no step `{reference.name}`",
@@ -711,7 +724,7 @@ class _Checker:
                 self.suggest(reference.name, "step"),
             )
             return None
-        parent, contract = entry
+        contract = self.step_contracts[parent]
         outputs = contract.outputs if contract is not None else None
         if outputs is not None and reference.output not in outputs:
             component = contract.name or "its component"
@@ -784,8 +797,9 @@ class _Checker:
         if reference.source == INPUTS:
             schema = self.declared_inputs.get(reference.name)
         else:
-            entry = self.step_entries.get(reference.name)
-            output_schema = entry[1].output_schema if entry is not None and entry[1] is not None else None
+            parent = self.step_index.get(reference.name)
+            contract = self.step_contracts[parent] if parent is not None else None
+            output_schema = contract.output_schema if contract is not None else None
             properties = output_schema.get("properties") if isinstance(output_schema, dict) else None
             schema = properties.get(reference.output) if isinstance(properties, dict) else None
         return _declared_types(_schema_at(schema, reference.path))
@@ -802,13 +816,13 @@ class _Checker:
     def check_cycles(self) -> None:
         if self.in_order:
             return
-        parents = {step_id: self.parents.get(step_id, ()) for step_id in self.step_index}
-        for cycle in find_cycles(parents):
+        for numbers in find_index_cycles(self.parents):
             # Start at the step written first, so the message reads the same every time.
-            first = min(range(len(cycle)), key=lambda position: self.step_index[cycle[position]])
-            cycle = cycle[first:] + cycle[:first]
+            first = numbers.index(min(numbers))
+            numbers = numbers[first:] + numbers[:first]
+            cycle = [self.step_ids[number] for number in numbers]
             if len(cycle) == 1:
                 message = f"step `{cycle[0]}` depends on itself"
             else:
                 message = f"steps form a cycle: {describe_cycle(cycle)}"
-            self.add("cycle", message, f"/steps/{self.step_index[cycle[0]]}", "remove one of these dependencies")
+            self.add("cycle", message, f"/steps/{numbers[0]}", "remove one of these dependencies")

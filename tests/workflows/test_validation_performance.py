@@ -41,8 +41,8 @@ def test_jsonschema_runs_only_when_the_fast_check_fails(monkeypatch):
 
 def test_the_cycle_search_is_skipped_when_steps_are_in_run_order(monkeypatch):
     calls = []
-    real = validation.find_cycles
-    monkeypatch.setattr(validation, "find_cycles", lambda parents: calls.append(parents) or real(parents))
+    real = validation.find_index_cycles
+    monkeypatch.setattr(validation, "find_index_cycles", lambda parents: calls.append(parents) or real(parents))
     validate(chain(100), components=COMPONENTS)
     assert calls == []
     validate(chain(100, reverse=True), components=COMPONENTS)
