@@ -15,7 +15,9 @@ import asyncio
 import logging
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, defaultdict
+
+from channels_redis.core import RedisChannelLayer
 
 log = logging.getLogger(__name__)
 
@@ -175,10 +177,37 @@ class Publisher:
 
 
 async def _send_all(layer, events: list[dict]) -> None:
-    for event in events:
+    targets = [(event, (run_group(event["run"]), DASHBOARD_GROUP)) for event in events]
+    listened = await listened_groups(layer, {group for _, groups in targets for group in groups})
+    for event, groups in targets:
         message = {"type": MESSAGE_TYPE, "event": event}
-        await layer.group_send(run_group(event["run"]), message)
-        await layer.group_send(DASHBOARD_GROUP, message)
+        for group in groups:
+            if listened is None or group in listened:
+                await layer.group_send(group, message)
+
+
+async def listened_groups(layer, groups: set[str]) -> set[str] | None:
+    """Which of `groups` have members now: one Redis round trip per shard. None: the layer can't say.
+
+    channels_redis spends two round trips on a group before it learns whether
+    anyone is in it, and most runs have no page open: asking once per flush
+    saves them. A consumer that joins just after the question misses this
+    flush, as it would have had it joined just after the send; a socket
+    catches up from the database when it connects (docs/events.md).
+    """
+    if not isinstance(layer, RedisChannelLayer):
+        return None
+    by_shard: dict[int, list[str]] = defaultdict(list)
+    for group in groups:
+        by_shard[layer.consistent_hash(group)].append(group)
+    listened = set()
+    for shard, names in by_shard.items():
+        pipe = layer.connection(shard).pipeline(transaction=False)
+        for name in names:
+            pipe.zcard(layer._group_key(name))
+        counts = await pipe.execute()
+        listened.update(name for name, count in zip(names, counts, strict=True) if count)
+    return listened
 
 
 publisher = Publisher()

@@ -129,3 +129,41 @@ def test_a_run_publishes_its_steps_and_its_end_to_the_redis_layer(workers):
     assert ("step", "a", "succeeded") in mine
     assert mine[-1] == ("run", None, "succeeded")
     assert mine.index(("step", "a", "succeeded")) < mine.index(("run", None, "succeeded"))
+
+
+@pytest.mark.distributed
+def test_only_groups_someone_listens_to_are_sent_to():
+    if settings.EMBEDDED:
+        pytest.skip("the question is asked of Redis; the in-memory layer is sent every event")
+    from channels_redis.core import RedisChannelLayer
+
+    from workflows.events import _send_all, listened_groups
+
+    class SpyLayer(RedisChannelLayer):
+        sent_to: list[str] = []
+
+        async def group_send(self, group, message):
+            self.sent_to.append(group)
+            await super().group_send(group, message)
+
+    layer = SpyLayer(**settings.CHANNEL_LAYERS["default"]["CONFIG"])
+    unique = time.monotonic_ns() % 1_000_000  # run ids no real run of this test database has
+    watched, unwatched = 2_000_000_000 + unique, 3_000_000_000 + unique
+    channel = f"test-listener-{time.monotonic_ns()}"
+
+    async def scenario():
+        await layer.group_add(run_group(watched), channel)
+        try:
+            groups = await listened_groups(layer, {run_group(watched), run_group(unwatched)})
+            await _send_all(layer, [step_event("running", run=watched), step_event("running", run=unwatched)])
+            received = await asyncio.wait_for(layer.receive(channel), 5)
+            return groups, received
+        finally:
+            await layer.group_discard(run_group(watched), channel)
+            await layer.close_pools()
+
+    groups, received = async_to_sync(scenario)()
+
+    assert groups == {run_group(watched)}
+    assert run_group(watched) in layer.sent_to and run_group(unwatched) not in layer.sent_to
+    assert received["event"]["run"] == watched
