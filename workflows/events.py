@@ -195,8 +195,8 @@ async def listened_groups(layer, groups: set[str]) -> set[str] | None:
     flush, as it would have had it joined just after the send; a socket
     catches up from the database when it connects (docs/events.md).
     """
-    if not isinstance(layer, RedisChannelLayer):
-        return None
+    if not isinstance(layer, RedisChannelLayer) or not hasattr(layer, "_group_key"):
+        return None  # _group_key is channels_redis's own: if a release drops it, send everything
     by_shard: dict[int, list[str]] = defaultdict(list)
     for group in groups:
         by_shard[layer.consistent_hash(group)].append(group)
