@@ -2,12 +2,13 @@
 
 import json
 
+import fastjsonschema
 import pytest
 from jsonschema import Draft7Validator
 
 from tests.workflows.validation_fakes import COMPONENTS, codes, issues_with, step, workflow
-from workflows.format import FORMAT_SCHEMA, STEP_ID_RE
-from workflows.validation import parse_definition, validate, validate_source
+from workflows.format import FORMAT_SCHEMA, STEP_ID_RE, check_format
+from workflows.validation import ECMAValidator, parse_definition, validate, validate_source
 
 
 def check(definition, mode="normal"):
@@ -299,3 +300,21 @@ def test_any_value_of_any_type_anywhere_gives_issues_not_exceptions():
 def test_the_format_schema_is_valid_draft_7():
     Draft7Validator.check_schema(FORMAT_SCHEMA)
     assert STEP_ID_RE.search("ok_1") and not STEP_ID_RE.search("ok\n")
+
+
+def test_the_compiled_check_a_step_at_a_time_agrees_with_the_whole_schema():
+    # check_format runs the definition without its steps, then each step: it
+    # must find an error exactly where the whole schema does, and name it
+    # from the top of the definition.
+    whole = ECMAValidator(FORMAT_SCHEMA)
+    cases = [replaced(RICH, path, new) for path in every_path(RICH) for new in [*REPLACEMENTS, DELETE] if path]
+    assert len(cases) > 300
+    for definition in cases:
+        expected = {tuple(error.absolute_path) for error in whole.iter_errors(definition)}
+        try:
+            check_format(definition)
+        except fastjsonschema.JsonSchemaValueException as error:
+            found = tuple(int(part) if part.isdigit() else part for part in error.path[1:])
+            assert any(found[: len(path)] == path for path in expected), (definition, error.name)
+        else:
+            assert not expected, definition
