@@ -11,6 +11,10 @@ N runs. Components come from the in-code catalog (no database) and are passed
 explicitly, which bypasses the result cache; every run also gets a workflow
 with its own step ids, so no smaller cache (parsed references) is warm
 either: the figures are for a definition never seen before.
+Step ids are numbered with a fixed number of digits (`s00042`), so a step
+takes the same bytes at every size and 10x the steps is 10x the JSON (the
+bytes/step column shows it); with plain numbers (`s42`) the ids grow with
+the size, and the 10,000-step definitions were 10.2-10.4x the 1,000-step ones.
 Linear time shows as a flat µs/step column and a 10k/1k ratio near 10; the
 ratio of json.dumps over the same workflows is printed beside it, as a
 yardstick for what a linear walk costs here once data outgrows CPU caches.
@@ -37,6 +41,7 @@ from registry.lookup import ComponentInfo  # noqa: E402
 from workflows.validation import validate  # noqa: E402
 
 SIZES = (1_000, 10_000, 50_000)
+DIGITS = len(str(max(SIZES)))  # every step number is written with this many digits
 LAYER_WIDTH = 50
 TARGET_MS = 50.0
 
@@ -62,9 +67,10 @@ def catalog_components() -> dict[str, ComponentInfo]:
     }
 
 
-def template_step(step_id: str, parents: list[str]) -> dict:
-    """A text.template step reading the `text` output of each parent."""
-    values = {f"p{number}": f"{{{{ steps.{parent}.outputs.text }}}}" for number, parent in enumerate(parents)}
+def template_step(step_id: str, parents: list[str], reads: int = 0) -> dict:
+    """A text.template step reading the `text` output of each parent (or, if none, `reads` times the input)."""
+    sources = [f"steps.{parent}.outputs.text" for parent in parents] or ["inputs.greeting"] * reads
+    values = {f"p{number}": f"{{{{ {source} }}}}" for number, source in enumerate(sources)}
     return {
         "id": step_id,
         "component": "text.template",
@@ -84,9 +90,14 @@ def workflow(slug: str, steps: list[dict]) -> dict:
     }
 
 
+def number(value: int) -> str:
+    return f"{value:0{DIGITS}d}"
+
+
 def chain(size: int, prefix: str = "") -> dict:
-    steps = [template_step(f"{prefix}s0", [])]
-    steps += [template_step(f"{prefix}s{i}", [f"{prefix}s{i - 1}"]) for i in range(1, size)]
+    ids = [f"{prefix}s{number(i)}" for i in range(size)]
+    steps = [template_step(ids[0], [])]
+    steps += [template_step(ids[i], [ids[i - 1]]) for i in range(1, size)]
     return workflow("chain", steps)
 
 
@@ -100,34 +111,43 @@ def reversed_chain(size: int, prefix: str = "") -> dict:
 def fan_out(size: int, prefix: str = "") -> dict:
     """One root, size - 2 branches reading it, one join that depends on every branch."""
     root = f"{prefix}root"
-    branches = [template_step(f"{prefix}b{i}", [root]) for i in range(size - 2)]
+    branches = [template_step(f"{prefix}b{number(i)}", [root]) for i in range(size - 2)]
     join = {"id": f"{prefix}join", "component": "core.noop", "depends_on": [step["id"] for step in branches]}
     return workflow("fan-out", [template_step(root, []), *branches, join])
 
 
 def layered(size: int, prefix: str = "", width: int = LAYER_WIDTH, fan_in: int = 3, seed: int = 1) -> dict:
-    """Layers of `width` steps; each step reads `fan_in` steps of the layer before."""
+    """Layers of `width` steps; each step reads `fan_in` steps of the layer before.
+
+    The first layer reads the workflow's input `fan_in` times instead, so every
+    step holds the same number of references at every size (with none there,
+    the 1,000-step DAG was 3 % smaller a step than the 10,000-step one).
+    """
     rng = random.Random(seed)
     steps = []
     previous: list[str] = []
     for start in range(0, size, width):
-        layer = [f"{prefix}l{start // width}_{i}" for i in range(min(width, size - start))]
+        layer = [f"{prefix}l{number(start // width)}_{number(i)}" for i in range(min(width, size - start))]
         for step_id in layer:
             parents = rng.sample(previous, min(fan_in, len(previous))) if previous else []
-            steps.append(template_step(step_id, parents))
+            steps.append(template_step(step_id, parents, reads=fan_in))
         previous = layer
     return workflow("layered", steps)
 
 
 def count_edges(definition: dict) -> int:
+    """Dependencies between steps: depends_on entries and references to steps (not to inputs)."""
     edges = 0
     for step in definition["steps"]:
-        edges += len(step.get("depends_on", ())) + len(step.get("inputs", {}).get("values", {}))
+        values = step.get("inputs", {}).get("values", {}).values()
+        edges += len(step.get("depends_on", ())) + sum(value.startswith("{{ steps.") for value in values)
     return edges
 
 
-def best_ms(generate, sizes: tuple[int, ...], components: dict, repeat: int) -> dict[int, tuple[float, int, float]]:
-    """For each size: best times of `repeat` runs (validate, json.dumps, in ms) and the edge count.
+def best_ms(
+    generate, sizes: tuple[int, ...], components: dict, repeat: int
+) -> dict[int, tuple[float, int, float, int]]:
+    """For each size: best times of `repeat` runs (validate, json.dumps, in ms), edges and JSON bytes.
 
     Every run is a freshly generated workflow. The sizes take turns within
     each round, so a ratio between two sizes compares runs made under the
@@ -140,27 +160,33 @@ def best_ms(generate, sizes: tuple[int, ...], components: dict, repeat: int) -> 
     best = dict.fromkeys(sizes, float("inf"))
     best_dumps = dict.fromkeys(sizes, float("inf"))
     edges = {}
+    json_bytes = {}
     for run in range(repeat):
         for size in sizes:
             if size == max(sizes) and len(sizes) > 1 and run % 2:
                 continue
-            definition = generate(size, prefix=f"r{run}_")
+            definition = generate(size, prefix=f"r{run:03d}_")
             started = time.perf_counter()
             result = validate(definition, components=components)
             best[size] = min(best[size], time.perf_counter() - started)
             if not result["valid"]:
                 raise SystemExit(f"generated workflow is invalid: {result['issues'][:3]}")
-            definition = generate(size, prefix=f"d{run}_")
+            definition = generate(size, prefix=f"d{run:03d}_")
             started = time.perf_counter()
-            json.dumps(definition)
+            text = json.dumps(definition)
             best_dumps[size] = min(best_dumps[size], time.perf_counter() - started)
             edges[size] = count_edges(definition)
-    return {size: (best[size] * 1000, edges[size], best_dumps[size] * 1000) for size in sizes}
+            json_bytes[size] = len(text)
+    return {size: (best[size] * 1000, edges[size], best_dumps[size] * 1000, json_bytes[size]) for size in sizes}
 
 
 def dag_2000(size: int, prefix: str = "") -> dict:
     """The 50 ms target's shape: 2,000 steps, each but the first ten reading 3 others."""
     return layered(size, prefix=prefix, width=10, fan_in=3)
+
+
+def row(shape: str, steps: int, edges: int, json_bytes: int, ms: float) -> str:
+    return f"{shape:<10} {steps:>7,} {edges:>8,} {json_bytes / steps:>10.1f} {ms:>10.1f} {ms * 1000 / steps:>8.1f}"
 
 
 def main() -> None:
@@ -169,17 +195,17 @@ def main() -> None:
     args = parser.parse_args()
     components = catalog_components()
 
-    print(f"{'shape':<10} {'steps':>7} {'edges':>8} {'ms (best)':>10} {'µs/step':>8}")
-    target_ms, target_edges, _ = best_ms(dag_2000, (2_000,), components, max(args.repeat, 10))[2_000]
-    print(f"{'dag':<10} {2_000:>7,} {target_edges:>8,} {target_ms:>10.1f} {target_ms * 1000 / 2_000:>8.1f}")
+    print(f"{'shape':<10} {'steps':>7} {'edges':>8} {'bytes/step':>10} {'ms (best)':>10} {'µs/step':>8}")
+    target_ms, target_edges, _, target_bytes = best_ms(dag_2000, (2_000,), components, max(args.repeat, 10))[2_000]
+    print(row("dag", 2_000, target_edges, target_bytes, target_ms))
     by_shape: dict[str, dict[int, float]] = {}
     dumps_by_shape: dict[str, dict[int, float]] = {}
     shapes = (("chain", chain), ("reversed", reversed_chain), ("fan-out", fan_out), ("layered", layered))
     for shape, generate in shapes:
-        for size, (ms, edges, dumps_ms) in best_ms(generate, SIZES, components, args.repeat).items():
+        for size, (ms, edges, dumps_ms, json_bytes) in best_ms(generate, SIZES, components, args.repeat).items():
             by_shape.setdefault(shape, {})[size] = ms
             dumps_by_shape.setdefault(shape, {})[size] = dumps_ms
-            print(f"{shape:<10} {size:>7,} {edges:>8,} {ms:>10.1f} {ms * 1000 / size:>8.1f}")
+            print(row(shape, size, edges, json_bytes, ms))
 
     print()
     verdict = "under" if target_ms < TARGET_MS else "OVER"
