@@ -4,17 +4,19 @@
 
 Generates chains (also written backwards, which makes the validator run its
 full cycle search: steps that only read earlier steps can't form a cycle),
-wide fan-outs (with a fan-in join) and layered DAGs (about 3 edges per step)
-of 1,000, 10,000 and 50,000 steps, plus one 2,000-step,
+wide fan-outs (with a fan-in join) and layered DAGs (20 layers, about 3
+edges per step) of 1,000, 10,000 and 50,000 steps, plus one 2,000-step,
 ~6,000-edge DAG to compare with the 50 ms target, and prints the best time of
 N runs. Components come from the in-code catalog (no database) and are passed
 explicitly, which bypasses the result cache; every run also gets a workflow
 with its own step ids, so no smaller cache (parsed references) is warm
 either: the figures are for a definition never seen before.
-Step ids are numbered with a fixed number of digits (`s00042`), so a step
-takes the same bytes at every size and 10x the steps is 10x the JSON (the
-bytes/step column shows it); with plain numbers (`s42`) the ids grow with
-the size, and the 10,000-step definitions were 10.2-10.4x the 1,000-step ones.
+Every size holds the same mix of steps, so 10x the steps is 10x the work of
+a linear validator: step ids are numbered with a fixed number of digits
+(`s00042`; with plain numbers the ids grew with the size, and the
+10,000-step definitions were 10.2-10.4x the bytes of the 1,000-step ones;
+the bytes/step column shows it), and layered DAGs have as many layers at
+every size (see layered()).
 Linear time shows as a flat µs/step column and a 10k/1k ratio near 10; the
 ratio of json.dumps over the same workflows is printed beside it, as a
 yardstick for what a linear walk costs here once data outgrows CPU caches.
@@ -42,7 +44,7 @@ from workflows.validation import validate  # noqa: E402
 
 SIZES = (1_000, 10_000, 50_000)
 DIGITS = len(str(max(SIZES)))  # every step number is written with this many digits
-LAYER_WIDTH = 50
+LAYERS = 20
 TARGET_MS = 50.0
 
 
@@ -67,10 +69,9 @@ def catalog_components() -> dict[str, ComponentInfo]:
     }
 
 
-def template_step(step_id: str, parents: list[str], reads: int = 0) -> dict:
-    """A text.template step reading the `text` output of each parent (or, if none, `reads` times the input)."""
-    sources = [f"steps.{parent}.outputs.text" for parent in parents] or ["inputs.greeting"] * reads
-    values = {f"p{number}": f"{{{{ {source} }}}}" for number, source in enumerate(sources)}
+def template_step(step_id: str, parents: list[str]) -> dict:
+    """A text.template step reading the `text` output of each parent."""
+    values = {f"p{number}": f"{{{{ steps.{parent}.outputs.text }}}}" for number, parent in enumerate(parents)}
     return {
         "id": step_id,
         "component": "text.template",
@@ -116,13 +117,15 @@ def fan_out(size: int, prefix: str = "") -> dict:
     return workflow("fan-out", [template_step(root, []), *branches, join])
 
 
-def layered(size: int, prefix: str = "", width: int = LAYER_WIDTH, fan_in: int = 3, seed: int = 1) -> dict:
+def layered(size: int, prefix: str = "", width: int | None = None, fan_in: int = 3, seed: int = 1) -> dict:
     """Layers of `width` steps; each step reads `fan_in` steps of the layer before.
 
-    The first layer reads the workflow's input `fan_in` times instead, so every
-    step holds the same number of references at every size (with none there,
-    the 1,000-step DAG was 3 % smaller a step than the 10,000-step one).
+    By default there are LAYERS layers at every size, so 10x the steps is
+    also 10x the edges; with layers of a fixed width the first layer (which
+    reads nothing) was 5 % of 1,000 steps but 0.5 % of 10,000, and the larger
+    DAG had 10.5x the edges of the smaller one.
     """
+    width = width or max(1, size // LAYERS)
     rng = random.Random(seed)
     steps = []
     previous: list[str] = []
@@ -130,17 +133,15 @@ def layered(size: int, prefix: str = "", width: int = LAYER_WIDTH, fan_in: int =
         layer = [f"{prefix}l{number(start // width)}_{number(i)}" for i in range(min(width, size - start))]
         for step_id in layer:
             parents = rng.sample(previous, min(fan_in, len(previous))) if previous else []
-            steps.append(template_step(step_id, parents, reads=fan_in))
+            steps.append(template_step(step_id, parents))
         previous = layer
     return workflow("layered", steps)
 
 
 def count_edges(definition: dict) -> int:
-    """Dependencies between steps: depends_on entries and references to steps (not to inputs)."""
     edges = 0
     for step in definition["steps"]:
-        values = step.get("inputs", {}).get("values", {}).values()
-        edges += len(step.get("depends_on", ())) + sum(value.startswith("{{ steps.") for value in values)
+        edges += len(step.get("depends_on", ())) + len(step.get("inputs", {}).get("values", {}))
     return edges
 
 
@@ -165,13 +166,15 @@ def best_ms(
         for size in sizes:
             if size == max(sizes) and len(sizes) > 1 and run % 2:
                 continue
-            definition = generate(size, prefix=f"r{run:03d}_")
+            # The prefix names the size too: a 10,000-step chain would otherwise
+            # begin with the 1,000-step one's ids and find its references parsed.
+            definition = generate(size, prefix=f"r{run:03d}n{size:06d}_")
             started = time.perf_counter()
             result = validate(definition, components=components)
             best[size] = min(best[size], time.perf_counter() - started)
             if not result["valid"]:
                 raise SystemExit(f"generated workflow is invalid: {result['issues'][:3]}")
-            definition = generate(size, prefix=f"d{run:03d}_")
+            definition = generate(size, prefix=f"d{run:03d}n{size:06d}_")
             started = time.perf_counter()
             text = json.dumps(definition)
             best_dumps[size] = min(best_dumps[size], time.perf_counter() - started)
@@ -191,7 +194,7 @@ def row(shape: str, steps: int, edges: int, json_bytes: int, ms: float) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=5, help="runs per case; the best is shown (default 5)")
+    parser.add_argument("--repeat", type=int, default=10, help="runs per case; the best is shown (default 10)")
     args = parser.parse_args()
     components = catalog_components()
 
@@ -213,8 +216,8 @@ def main() -> None:
     for shape, times in by_shape.items():
         dumps = dumps_by_shape[shape]
         print(
-            f"{shape:<10} 10k/1k ratio: {times[10_000] / times[1_000]:.1f} "
-            f"(json.dumps of the same workflows: {dumps[10_000] / dumps[1_000]:.1f})"
+            f"{shape:<10} 10k/1k ratio: {times[10_000] / times[1_000]:.2f} "
+            f"(json.dumps of the same workflows: {dumps[10_000] / dumps[1_000]:.2f})"
         )
 
 

@@ -37,7 +37,7 @@ class ReferenceError(Exception):  # shadows the builtin on purpose: the engine i
     """A reference points at nothing (a missing input, output, key or index)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a validation keeps one per referenced step output
 class Reference:
     source: str  # "inputs" | "steps"
     name: str  # input name or step id
