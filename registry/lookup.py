@@ -7,6 +7,7 @@ lookup. In distributed mode the generation lives in Redis (Django's cache),
 so a change made on one machine reaches all of them.
 """
 
+import math
 import threading
 import time
 from dataclasses import dataclass
@@ -47,13 +48,15 @@ def _fresh_generation() -> int:
 
 # The shared generation is read at most this often per process: a step
 # shouldn't pay a Redis round trip for it. A change made elsewhere is seen
-# within this delay; one made in this process at once (invalidate resets it).
+# within this delay; one made in this process at once (invalidate resets it);
+# an answer that would refuse a component at once too (see get).
 GENERATION_CHECK_SECONDS = 1.0
-_checked = {"at": 0.0, "generation": None}
+# "at" starts in the infinite past: time.monotonic() may be small on a fresh machine.
+_checked = {"at": -math.inf, "generation": None}
 
 
-def _generation() -> int:
-    if time.monotonic() - _checked["at"] < GENERATION_CHECK_SECONDS:
+def _generation(recheck: bool = False) -> int:
+    if not recheck and time.monotonic() - _checked["at"] < GENERATION_CHECK_SECONDS:
         return _checked["generation"]
     generation = cache.get(GENERATION_KEY)
     if generation is None:
@@ -64,7 +67,7 @@ def _generation() -> int:
 
 
 def invalidate() -> None:
-    _checked["at"] = 0.0
+    _checked["at"] = -math.inf
     try:
         cache.incr(GENERATION_KEY)
     except ValueError:  # not set (never, or flushed): the next lookup starts a fresh one
@@ -93,17 +96,21 @@ def _load_snapshot() -> dict[str, ComponentInfo]:
     }
 
 
-def components() -> dict[str, ComponentInfo]:
-    """Every component by name (disabled ones too: callers decide)."""
+def components(recheck: bool = False) -> dict[str, ComponentInfo]:
+    """Every component by name (disabled ones too: callers decide).
+
+    `recheck`: read the shared generation now, not up to
+    GENERATION_CHECK_SECONDS late.
+    """
     started = time.perf_counter()  # metrics (issue 6): lookup time, cached or not
     try:
-        return _components()
+        return _components(recheck)
     finally:
         timings.observe("component_lookup", time.perf_counter() - started)
 
 
-def _components() -> dict[str, ComponentInfo]:
-    generation = _generation()
+def _components(recheck: bool) -> dict[str, ComponentInfo]:
+    generation = _generation(recheck)
     # The per-thread copy spares unpickling the snapshot on every lookup.
     if getattr(_local, "generation", None) == generation:
         return _local.snapshot
@@ -117,7 +124,22 @@ def _components() -> dict[str, ComponentInfo]:
 
 
 def get(name: str) -> ComponentInfo | None:
-    return components().get(name)
+    """The component, or None. A missing or disabled answer is rechecked at once.
+
+    Callers refuse a step or a run on that answer, for good: it must not be
+    a second old when the component was registered or enabled elsewhere
+    a moment ago. Such answers are rare, so the extra Redis read is too.
+    """
+    info = components().get(name)
+    if info is None or not info.enabled:
+        info = components(recheck=True).get(name)
+    return info
+
+
+def usable(name: str) -> bool:
+    """Whether steps may call the component now: registered and enabled."""
+    info = get(name)
+    return info is not None and info.enabled
 
 
 def generation() -> int:

@@ -177,11 +177,14 @@ def rerun(run: Run, user=None) -> Run:
 def _create_run(version, inputs, user=None, priority=None, trigger="manual", rerun_of=None, reused=None) -> Run:
     reused = reused or {}
     plan = compiled(version.pk, version.content_hash, version.definition).plan
-    components = lookup.components()
+    first_step_calling = {}  # each component the run will call, once
     for step_id, step in plan.steps.items():
-        info = components.get(step["component"])
-        if step_id not in reused and (info is None or not info.enabled):
-            raise RunRefused(f"step {step_id}: component {step['component']} is unknown or disabled")
+        if step_id not in reused:
+            first_step_calling.setdefault(step["component"], step_id)
+    for component, step_id in first_step_calling.items():
+        if not lookup.usable(component):
+            raise RunRefused(f"step {step_id}: component {component} is unknown or disabled")
+    components = lookup.components()
     store = get_store()
     store.ping()  # fail before writing anything when Redis is down
     run_priority = 5 if priority is None else priority

@@ -1,6 +1,7 @@
 """The registry's lookup cache: invalidated on commit of any Component change."""
 
 import pytest
+from django.core.cache import cache
 from django.db import transaction
 
 from registry import lookup
@@ -101,3 +102,35 @@ def test_a_rolled_back_change_keeps_the_cache_generation():
         raise RuntimeError("abort")
     assert lookup.generation() == generation
     assert lookup.get("demo.thing").version == "1.0.0"
+
+
+@pytest.fixture
+def slow_generation_checks(monkeypatch):
+    """This process re-reads the shared generation only after an hour: its snapshot goes stale."""
+    monkeypatch.setattr(lookup, "GENERATION_CHECK_SECONDS", 3600)
+
+
+def register_elsewhere(**fields) -> None:
+    """Another machine adds a component: the row and a new shared generation, not this process's invalidate()."""
+    Component.objects.bulk_create([Component(name="demo.thing", version="1.0.0", entrypoint="demo:thing", **fields)])
+    cache.incr(lookup.GENERATION_KEY)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_component_registered_elsewhere_a_moment_ago_is_found_before_a_step_is_refused(slow_generation_checks):
+    assert lookup.get("demo.thing") is None
+    register_elsewhere()
+    assert "demo.thing" not in lookup.components()  # the stale snapshot stands for other questions
+    assert lookup.get("demo.thing").version == "1.0.0"
+    assert lookup.usable("demo.thing")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_component_enabled_elsewhere_a_moment_ago_is_usable(slow_generation_checks):
+    register_elsewhere(enabled=False)
+    lookup.invalidate()
+    assert not lookup.usable("demo.thing")
+    Component.objects.filter(name="demo.thing").update(enabled=True)
+    cache.incr(lookup.GENERATION_KEY)
+    assert lookup.components()["demo.thing"].enabled is False
+    assert lookup.get("demo.thing").enabled is True
