@@ -55,8 +55,8 @@ GENERATION_CHECK_SECONDS = 1.0
 _checked = {"at": -math.inf, "generation": None}
 
 
-def _generation(recheck: bool = False) -> int:
-    if not recheck and time.monotonic() - _checked["at"] < GENERATION_CHECK_SECONDS:
+def _generation() -> int:
+    if time.monotonic() - _checked["at"] < GENERATION_CHECK_SECONDS:
         return _checked["generation"]
     generation = cache.get(GENERATION_KEY)
     if generation is None:
@@ -66,8 +66,13 @@ def _generation(recheck: bool = False) -> int:
     return generation
 
 
-def invalidate() -> None:
+def recheck() -> None:
+    """Read the shared generation at the next lookup, not up to GENERATION_CHECK_SECONDS late."""
     _checked["at"] = -math.inf
+
+
+def invalidate() -> None:
+    recheck()
     try:
         cache.incr(GENERATION_KEY)
     except ValueError:  # not set (never, or flushed): the next lookup starts a fresh one
@@ -96,21 +101,17 @@ def _load_snapshot() -> dict[str, ComponentInfo]:
     }
 
 
-def components(recheck: bool = False) -> dict[str, ComponentInfo]:
-    """Every component by name (disabled ones too: callers decide).
-
-    `recheck`: read the shared generation now, not up to
-    GENERATION_CHECK_SECONDS late.
-    """
+def components() -> dict[str, ComponentInfo]:
+    """Every component by name (disabled ones too: callers decide)."""
     started = time.perf_counter()  # metrics (issue 6): lookup time, cached or not
     try:
-        return _components(recheck)
+        return _components()
     finally:
         timings.observe("component_lookup", time.perf_counter() - started)
 
 
-def _components(recheck: bool) -> dict[str, ComponentInfo]:
-    generation = _generation(recheck)
+def _components() -> dict[str, ComponentInfo]:
+    generation = _generation()
     # The per-thread copy spares unpickling the snapshot on every lookup.
     if getattr(_local, "generation", None) == generation:
         return _local.snapshot
@@ -132,7 +133,8 @@ def get(name: str) -> ComponentInfo | None:
     """
     info = components().get(name)
     if info is None or not info.enabled:
-        info = components(recheck=True).get(name)
+        recheck()
+        info = components().get(name)
     return info
 
 

@@ -185,10 +185,26 @@ def clear_cache() -> None:
         _cache.clear()
 
 
+# Issues that refuse a component as the registry has it now.
+REGISTRY_REFUSALS = frozenset({"unknown_component", "disabled_component"})
+
+
 def _validate(definition, mode: str, components: dict | None) -> dict:
     if components is not None:
         with _collector_paused():
             return _result(_Checker(definition, components).run(), mode)
+    issues = _check_against_registry(definition, mode)
+    if any(issue["code"] in REGISTRY_REFUSALS for issue in issues):
+        # This process may see the registry up to a second late: before
+        # refusing a component, make sure it was not registered or enabled
+        # elsewhere a moment ago (an unchanged generation is a cache hit).
+        lookup.recheck()
+        issues = _check_against_registry(definition, mode)
+    return _result(issues, mode)
+
+
+def _check_against_registry(definition, mode: str) -> list[dict]:
+    """The issues of `definition` with the registry's components, cached per registry generation."""
     key = _cache_key(definition, mode)
     if key is not None:
         with _cache_lock:
@@ -196,7 +212,7 @@ def _validate(definition, mode: str, components: dict | None) -> dict:
             if stored is not None:
                 _cache.move_to_end(key)
         if stored is not None:
-            return _result([dict(zip(ISSUE_KEYS, values, strict=True)) for values in stored], mode)
+            return [dict(zip(ISSUE_KEYS, values, strict=True)) for values in stored]
     registry_components = lookup.components()
     with _collector_paused():
         issues = _Checker(definition, registry_components).run()
@@ -208,7 +224,7 @@ def _validate(definition, mode: str, components: dict | None) -> dict:
             _cache.move_to_end(key)
             while len(_cache) > CACHE_SIZE:
                 _cache.popitem(last=False)
-    return _result(issues, mode)
+    return issues
 
 
 ISSUE_KEYS = ("code", "severity", "message", "path", "suggestion")

@@ -134,3 +134,13 @@ def test_a_component_enabled_elsewhere_a_moment_ago_is_usable(slow_generation_ch
     cache.incr(lookup.GENERATION_KEY)
     assert lookup.components()["demo.thing"].enabled is False
     assert lookup.get("demo.thing").enabled is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_validator_does_not_report_a_component_registered_elsewhere_a_moment_ago(slow_generation_checks):
+    from workflows.validation import validate
+
+    definition = {"id": "uses-new", "steps": [{"id": "a", "component": "demo.thing"}]}
+    assert [issue["code"] for issue in validate(definition)["issues"]] == ["unknown_component"]
+    register_elsewhere()
+    assert validate(definition)["valid"]
