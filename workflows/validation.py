@@ -193,19 +193,22 @@ def _validate(definition, mode: str, components: dict | None) -> dict:
     if components is not None:
         with _collector_paused():
             return _result(_Checker(definition, components).run(), mode)
-    issues = _check_against_registry(definition, mode)
+    digest = _digest(definition)
+    generation = lookup.generation()
+    issues = _check_against_registry(definition, mode, digest)
     if any(issue["code"] in REGISTRY_REFUSALS for issue in issues):
         # This process may see the registry up to a second late: before
         # refusing a component, make sure it was not registered or enabled
-        # elsewhere a moment ago (an unchanged generation is a cache hit).
+        # elsewhere a moment ago.
         lookup.recheck()
-        issues = _check_against_registry(definition, mode)
+        if lookup.generation() != generation:
+            issues = _check_against_registry(definition, mode, digest)
     return _result(issues, mode)
 
 
-def _check_against_registry(definition, mode: str) -> list[dict]:
+def _check_against_registry(definition, mode: str, digest: str | None) -> list[dict]:
     """The issues of `definition` with the registry's components, cached per registry generation."""
-    key = _cache_key(definition, mode)
+    key = (digest, mode, lookup.generation()) if digest is not None else None
     if key is not None:
         with _cache_lock:
             stored = _cache.get(key)
@@ -250,13 +253,13 @@ def _collector_paused():
             gc.enable()
 
 
-def _cache_key(definition, mode: str) -> tuple | None:
+def _digest(definition) -> str | None:
+    """SHA-256 of the definition's canonical JSON; None when it has none (then it isn't cached)."""
     try:
         canonical = json.dumps(definition, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     except (TypeError, ValueError, RecursionError):  # not JSON (a set), or absurdly deep: don't cache
         return None
-    digest = hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
-    return (digest, mode, lookup.generation())
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _result(issues: list[dict], mode: str) -> dict:

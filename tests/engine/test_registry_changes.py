@@ -6,20 +6,11 @@ Every process reads the registry's shared generation at most once a second
 
 import time
 
-from django.core.cache import cache
-
 from registry import lookup
 from registry.catalog import CATALOG
 from registry.models import Component
 from tests.conftest import noop_definition, run_definition
-
-
-def register_elsewhere(name: str) -> None:
-    """What sync_components on another machine leaves: the row and a new shared generation."""
-    row = Component(name=name)
-    row.apply_spec(CATALOG[name])
-    Component.objects.bulk_create([row])  # bulk: no save(), so this process is not told
-    cache.incr(lookup.GENERATION_KEY)
+from tests.registry import register_elsewhere
 
 
 def test_a_step_of_a_component_registered_elsewhere_a_moment_ago_runs(workers):
@@ -28,7 +19,9 @@ def test_a_step_of_a_component_registered_elsewhere_a_moment_ago_runs(workers):
     time.sleep(lookup.GENERATION_CHECK_SECONDS)  # every process's next lookup reads this generation
     assert run_definition(noop_definition("warm")).status == "succeeded"  # the worker has just read it
 
-    register_elsewhere("core.sleep")
+    row = Component(name="core.sleep")
+    row.apply_spec(CATALOG["core.sleep"])
+    register_elsewhere(row)  # as sync_components on another machine
     run = run_definition({"id": "nap", "steps": [{"id": "nap", "component": "core.sleep", "inputs": {"seconds": 0}}]})
 
     assert run.status == "succeeded", run.steps.get().error

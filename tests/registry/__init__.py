@@ -1,7 +1,8 @@
 """Tests of the component registry, and helpers the built-in components' tests share.
 
 `serve` runs a real HTTP server on 127.0.0.1 in a thread; `builtin` gives a
-component's callable the way the engine gets it (one instance per process).
+component's callable the way the engine gets it (one instance per process);
+`register_elsewhere` adds a component the way another machine would.
 """
 
 import contextlib
@@ -10,12 +11,25 @@ from dataclasses import dataclass
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from django.core.cache import cache
+
+from registry import lookup
 from registry.catalog import CATALOG, get_callable
+from registry.models import Component
 
 
 def builtin(name: str):
     spec = CATALOG[name]
     return get_callable(spec.name, spec.version, spec.entrypoint, spec.is_class)
+
+
+def register_elsewhere(component: Component) -> None:
+    """What another machine's change leaves: the row and a new shared generation.
+
+    bulk_create, not save(): this process is not told (no invalidate()).
+    """
+    Component.objects.bulk_create([component])
+    cache.incr(lookup.GENERATION_KEY)
 
 
 @dataclass

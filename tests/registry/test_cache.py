@@ -6,6 +6,7 @@ from django.db import transaction
 
 from registry import lookup
 from registry.models import Component
+from tests.registry import register_elsewhere
 
 
 @pytest.fixture(autouse=True)
@@ -110,16 +111,14 @@ def slow_generation_checks(monkeypatch):
     monkeypatch.setattr(lookup, "GENERATION_CHECK_SECONDS", 3600)
 
 
-def register_elsewhere(**fields) -> None:
-    """Another machine adds a component: the row and a new shared generation, not this process's invalidate()."""
-    Component.objects.bulk_create([Component(name="demo.thing", version="1.0.0", entrypoint="demo:thing", **fields)])
-    cache.incr(lookup.GENERATION_KEY)
+def register_demo_elsewhere(**fields) -> None:
+    register_elsewhere(Component(name="demo.thing", version="1.0.0", entrypoint="demo:thing", **fields))
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_component_registered_elsewhere_a_moment_ago_is_found_before_a_step_is_refused(slow_generation_checks):
     assert lookup.get("demo.thing") is None
-    register_elsewhere()
+    register_demo_elsewhere()
     assert "demo.thing" not in lookup.components()  # the stale snapshot stands for other questions
     assert lookup.get("demo.thing").version == "1.0.0"
     assert lookup.usable("demo.thing")
@@ -127,7 +126,7 @@ def test_a_component_registered_elsewhere_a_moment_ago_is_found_before_a_step_is
 
 @pytest.mark.django_db(transaction=True)
 def test_a_component_enabled_elsewhere_a_moment_ago_is_usable(slow_generation_checks):
-    register_elsewhere(enabled=False)
+    register_demo_elsewhere(enabled=False)
     lookup.invalidate()
     assert not lookup.usable("demo.thing")
     Component.objects.filter(name="demo.thing").update(enabled=True)
@@ -142,5 +141,5 @@ def test_the_validator_does_not_report_a_component_registered_elsewhere_a_moment
 
     definition = {"id": "uses-new", "steps": [{"id": "a", "component": "demo.thing"}]}
     assert [issue["code"] for issue in validate(definition)["issues"]] == ["unknown_component"]
-    register_elsewhere()
+    register_demo_elsewhere()
     assert validate(definition)["valid"]
