@@ -132,15 +132,19 @@ def get(name: str) -> ComponentInfo | None:
     a moment ago. Such answers are rare, so the extra Redis read is too.
     """
     info = components().get(name)
-    if info is None or not info.enabled:
+    if not _callable(info):
         recheck()
         info = components().get(name)
     return info
 
 
-def usable(name: str) -> bool:
-    """Whether steps may call the component now: registered and enabled."""
+def usable(name: str) -> ComponentInfo | None:
+    """The component if steps may call it now (registered and enabled), else None."""
     info = get(name)
+    return info if _callable(info) else None
+
+
+def _callable(info: ComponentInfo | None) -> bool:
     return info is not None and info.enabled
 
 

@@ -182,7 +182,7 @@ def _create_run(version, inputs, user=None, priority=None, trigger="manual", rer
         if step_id not in reused:
             first_step_calling.setdefault(step["component"], step_id)
     for component, step_id in first_step_calling.items():
-        if not lookup.usable(component):
+        if lookup.usable(component) is None:
             raise RunRefused(f"step {step_id}: component {component} is unknown or disabled")
     components = lookup.components()
     store = get_store()

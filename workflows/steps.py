@@ -272,8 +272,8 @@ def _attempt(step_run: StepRun, step: dict, plan: Plan, context: StepContext):
         step_run.inputs = resolve(step.get("inputs", {}), run.inputs, upstream)
     except ReferenceError as exc:
         raise StepFailure(f"inputs: {exc}", retryable=False) from exc
-    info = lookup.get(step_run.component)
-    if info is None or not info.enabled:
+    info = lookup.usable(step_run.component)
+    if info is None:
         raise StepFailure(f"component {step_run.component} is unknown or disabled", retryable=False)
     try:
         step_run.inputs = schema_validator(info, "input")(step_run.inputs)

@@ -484,7 +484,6 @@ class _Contract:
     """What a component's schemas say about its inputs and outputs, read once per validation."""
 
     def __init__(self, info):
-        self.info = info
         self.name = getattr(info, "name", None)
         schema = getattr(info, "input_schema", None)
         schema = schema if isinstance(schema, dict) else {}
@@ -529,7 +528,7 @@ class _Checker:
         self.in_order = True
         self.declared_inputs: dict = {}
         self._candidates: dict[str, list[str]] = {}
-        self._contracts: dict[str, _Contract] = {}
+        self._contracts: dict[str, _Contract | None] = {}  # component name -> contract, None when unknown
         self.max_depth = settings.OAWEB_MAX_DEFINITION_DEPTH
 
     def add(self, code, message, path, suggestion=None, severity=ERROR):
@@ -618,7 +617,6 @@ class _Checker:
         step_ids = self.step_ids = [None] * count
         step_contracts = self.step_contracts = [None] * count
         self.parents = [()] * count
-        contract_of_component: dict = {}  # name -> contract, None when unknown: one lookup per step
         for index, step in enumerate(steps):
             if not isinstance(step, dict):
                 continue
@@ -636,12 +634,8 @@ class _Checker:
                 continue
             step_ids[index] = step_id
             name = step.get("component")
-            if not isinstance(name, str):
-                continue
-            if name not in contract_of_component:
-                info = self.components.get(name)
-                contract_of_component[name] = self.contract(info) if info is not None else None
-            step_contracts[index] = contract_of_component[name]
+            if isinstance(name, str):
+                step_contracts[index] = self.contract(name)
 
     def check_step(self, index: int, step: dict) -> None:
         base = f"/steps/{index}"
@@ -657,7 +651,7 @@ class _Checker:
             else:
                 self.check_references(found, malformed, index, parents)
                 if info is not None:
-                    self.check_component_inputs(base, step, inputs, info)
+                    self.check_component_inputs(base, step, inputs, self.contract(step["component"]))
 
         depends_on = step.get("depends_on")
         if isinstance(depends_on, list):
@@ -757,15 +751,14 @@ class _Checker:
             )
         return parent
 
-    def contract(self, info) -> "_Contract":
-        name = getattr(info, "name", None)
-        found = self._contracts.get(name)
-        if found is None or found.info is not info:
-            found = self._contracts[name] = _Contract(info)
-        return found
+    def contract(self, name: str) -> _Contract | None:
+        """The contract of the named component, None if there is none: read once per validation."""
+        if name not in self._contracts:
+            info = self.components.get(name)
+            self._contracts[name] = _Contract(info) if info is not None else None
+        return self._contracts[name]
 
-    def check_component_inputs(self, base: str, step: dict, inputs: dict, info) -> None:
-        contract = self.contract(info)
+    def check_component_inputs(self, base: str, step: dict, inputs: dict, contract: _Contract) -> None:
         name = contract.name or step.get("component")
         for key in contract.required:
             if key not in inputs:
