@@ -50,6 +50,17 @@ _WITHOUT_STEPS = {
 }
 _check_without_steps = fastjsonschema.compile(_WITHOUT_STEPS)
 _check_step = fastjsonschema.compile({"$ref": "#/definitions/step", "definitions": _definitions})
+# The same goes for a step's depends_on, 2.2 µs an item: a join that waits for
+# 1,000 branches took 2.2 ms to check, a tenth of a whole 1,000-step
+# validation. So the step is checked without its depends_on items, which are
+# then matched against stepId's pattern here; only when one does not fit does
+# the whole compiled check run again, for its message.
+_STEP = _definitions["step"]
+_STEP_WITHOUT_DEPENDENCY_ITEMS = {
+    **_STEP,
+    "properties": {**_STEP["properties"], "depends_on": {**_STEP["properties"]["depends_on"], "items": {}}},
+}
+_check_step_but_dependencies = fastjsonschema.compile({**_STEP_WITHOUT_DEPENDENCY_ITEMS, "definitions": _definitions})
 
 
 def check_format(definition) -> None:
@@ -57,9 +68,18 @@ def check_format(definition) -> None:
     _check_without_steps(definition)
     for index, step in enumerate(definition["steps"]):
         try:
-            _check_step(step)
+            _check_step_but_dependencies(step)
+            dependencies = step.get("depends_on")
+            if dependencies and not _are_step_ids(dependencies):
+                _check_step(step)
         except fastjsonschema.JsonSchemaValueException as error:
             raise _within_step(error, index) from None
+
+
+def _are_step_ids(items: list) -> bool:
+    """Whether every item fits the format's stepId: a string matching its pattern."""
+    search = STEP_ID_RE.search
+    return all(isinstance(item, str) and search(item) for item in items)
 
 
 def _within_step(error: fastjsonschema.JsonSchemaValueException, index: int):

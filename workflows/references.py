@@ -99,33 +99,47 @@ class NestingError(ValueError):
     """A value nests lists and objects deeper than allowed."""
 
 
+# Where a reference was found: (JSON Pointer of the container, key or index in
+# it), or (pointer of the string, None). The pointer itself is only built for
+# an issue: building one for every string holding a reference was a tenth of
+# a whole validation (bench/validation.py).
+Place = tuple[str, str | int | None]
+
+
+def place_pointer(place: Place) -> str:
+    """The JSON Pointer of a Place."""
+    where, key = place
+    return where if key is None else f"{where}/{escape_pointer(key)}"
+
+
 def scan_references(
     value, pointer: str = "", max_depth: int | None = None
-) -> tuple[list[tuple[Reference, str]], list[tuple[str, str]]]:
+) -> tuple[list[tuple[Reference, Place]], list[tuple[str, Place]]]:
     """Every reference in `value` (nested lists and dicts too), and every malformed one.
 
-    Returns (references, malformed): references as (Reference, JSON Pointer
-    of the string holding it), malformed as (the `{{ ... }}` text, pointer).
-    Walks with an explicit stack: a deeply nested value cannot overflow it.
-    With `max_depth` (at least 1), raises NestingError if lists and objects
-    nest deeper (`value` itself, if a list or object, is depth 1).
+    Returns (references, malformed): references as (Reference, Place of the
+    string holding it), malformed as (the `{{ ... }}` text, Place); `pointer`
+    is `value`'s own JSON Pointer. Walks with an explicit stack: a deeply
+    nested value cannot overflow it. With `max_depth` (at least 1), raises
+    NestingError if lists and objects nest deeper (`value` itself, if a list
+    or object, is depth 1).
     """
-    found: list[tuple[Reference, str]] = []
-    malformed: list[tuple[str, str]] = []
+    found: list[tuple[Reference, Place]] = []
+    malformed: list[tuple[str, Place]] = []
     if isinstance(value, str):
-        _scan_string(value, pointer, found, malformed)
+        _scan_string(value, (pointer, None), found, malformed)
         return found, malformed
     if not isinstance(value, dict | list):
         return found, malformed
     # A stack of iterators keeps document order without recursion; pointers
-    # are only built for containers and for the strings that hold `{{`.
+    # are only built for containers.
     stack = [(_children(value), pointer)]
     while stack:
         children, where = stack[-1]
         for key, child in children:
             if isinstance(child, str):
                 if "{{" in child:
-                    _scan_string(child, f"{where}/{escape_pointer(key)}", found, malformed)
+                    _scan_string(child, (where, key), found, malformed)
             elif isinstance(child, dict | list):
                 stack.append((_children(child), f"{where}/{escape_pointer(key)}"))
                 if max_depth is not None and len(stack) > max_depth:
@@ -140,18 +154,18 @@ def _children(container):
     return iter(container.items()) if isinstance(container, dict) else enumerate(container)
 
 
-def _scan_string(text: str, where: str, found: list, malformed: list) -> None:
+def _scan_string(text: str, place: Place, found: list, malformed: list) -> None:
     for match in _SCAN_RE.finditer(text):
         body = match["body"]
         if body is None:
-            malformed.append((match.group(0), where))
+            malformed.append((match.group(0), place))
         else:
-            found.append((_reference(match, body), where))
+            found.append((_reference(match, body), place))
 
 
 def find_references(value, pointer: str = "") -> list[tuple[Reference, str]]:
     """Every well-formed reference in `value`, with the JSON Pointer where it was found."""
-    return scan_references(value, pointer)[0]
+    return [(reference, place_pointer(place)) for reference, place in scan_references(value, pointer)[0]]
 
 
 def lookup(reference: Reference, inputs: dict, step_outputs: dict[str, dict | None]):

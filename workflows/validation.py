@@ -40,9 +40,11 @@ from workflows.graph import describe_cycle, find_index_cycles
 from workflows.references import (
     INPUTS,
     NestingError,
+    Place,
     Reference,
     escape_pointer,
     is_whole_reference,
+    place_pointer,
     scan_references,
 )
 
@@ -318,10 +320,26 @@ def nesting_exceeds(value, limit: int) -> bool:
 # --- types -------------------------------------------------------------------------
 
 
+INTEGER_OR_NUMBER = frozenset(("integer", "number"))
+# The types of a value of each class json.loads makes; float is left out, a
+# whole float (2.0) being an integer too.
+_TYPES_OF_CLASS = {
+    str: frozenset(("string",)),
+    dict: frozenset(("object",)),
+    list: frozenset(("array",)),
+    bool: frozenset(("boolean",)),
+    int: INTEGER_OR_NUMBER,
+    type(None): frozenset(("null",)),
+}
+
+
 def _value_types(value) -> frozenset[str]:
+    types = _TYPES_OF_CLASS.get(type(value))
+    if types is not None:
+        return types
     kind = json_type(value)
     if kind == "integer" or (kind == "number" and value.is_integer()):
-        return frozenset(("integer", "number"))
+        return INTEGER_OR_NUMBER
     return frozenset((kind,))
 
 
@@ -678,7 +696,7 @@ class _Checker:
             except ConditionError as exc:
                 self.add("invalid_condition", f"`when` does not parse: {exc}", f"{base}/when")
             else:
-                self.check_references([(ref, f"{base}/when") for ref in condition.references], [], index, parents)
+                self.check_references([(ref, (base, "when")) for ref in condition.references], [], index, parents)
 
         if parents and self.step_ids[index] is not None:
             self.parents[index] = parents
@@ -706,16 +724,16 @@ class _Checker:
 
     def check_references(self, found, malformed, index: int | None, parents: list[str] | None) -> None:
         """Check references made by the step at `index` into `parents` (None, None: the workflow's outputs)."""
-        for text, path in malformed:
-            self.add("unknown_reference", f"{_shown(text)} is not a reference", path, REFERENCE_HELP)
-        for reference, path in found:
-            parent = self.check_reference(reference, path)
+        for text, place in malformed:
+            self.add("unknown_reference", f"{_shown(text)} is not a reference", place_pointer(place), REFERENCE_HELP)
+        for reference, place in found:
+            parent = self.check_reference(reference, place)
             if parent is not None and index is not None:
                 parents.append(parent)
                 if parent >= index:
                     self.in_order = False
 
-    def check_reference(self, reference: Reference, path: str) -> int | None:
+    def check_reference(self, reference: Reference, place: Place) -> int | None:
         """Report a reference to nothing; the index of the step it reads, if any."""
         if reference.source == INPUTS:
             if reference.name in self.declared_inputs:
@@ -723,7 +741,7 @@ class _Checker:
             self.add(
                 "unknown_reference",
                 f"`{reference.text}`: the workflow declares no input `{reference.name}`",
-                path,
+                place_pointer(place),
                 self.suggest(reference.name, "input", list(self.declared_inputs))
                 or f"declare it under /inputs/{escape_pointer(reference.name)}",
             )
@@ -733,7 +751,7 @@ class _Checker:
             self.add(
                 "unknown_reference",
                 f"`{reference.text}`: there is no step `{reference.name}`",
-                path,
+                place_pointer(place),
                 self.suggest(reference.name, "step"),
             )
             return None
@@ -746,7 +764,7 @@ class _Checker:
                 "unknown_reference",
                 f"`{reference.text}`: step `{reference.name}` ({component}) has no output "
                 f"`{reference.output}` (outputs: {declared})",
-                path,
+                place_pointer(place),
                 self.suggest(reference.output, "output", list(outputs)),
             )
         return parent
@@ -782,27 +800,24 @@ class _Checker:
                 continue
             expected = types.get(key)
             if expected is not None:
-                self.check_type(value, expected, f"{base}/inputs/{escape_pointer(key)}", f"input `{key}` of `{name}`")
+                self.check_type(value, expected, base, key, name)
 
-    def check_type(self, value, expected: frozenset[str], path: str, target: str) -> None:
+    def check_type(self, value, expected: frozenset[str], base: str, key: str, component: str) -> None:
+        """Report a value, or the reference it holds, of a type that input `key` of `component` does not take."""
         reference = is_whole_reference(value)
-        if reference is None:
-            actual = _value_types(value)
-            if not _fits(actual, expected):
-                self.add(
-                    "type_mismatch",
-                    f"{target} expects {_describe_types(expected)}, not {_describe_types(actual)}",
-                    path,
-                )
+        actual = _value_types(value) if reference is None else self.reference_types(reference)
+        if actual is None or _fits(actual, expected):
             return
-        actual = self.reference_types(reference)
-        if actual is not None and not _fits(actual, expected):
-            self.add(
-                "type_mismatch",
+        # Messages are built only here: most inputs fit.
+        target = f"input `{key}` of `{component}`"
+        if reference is None:
+            message = f"{target} expects {_describe_types(expected)}, not {_describe_types(actual)}"
+        else:
+            message = (
                 f"`{reference.text}` is declared as {_describe_types(actual)} but {target} expects "
-                f"{_describe_types(expected)}",
-                path,
+                f"{_describe_types(expected)}"
             )
+        self.add("type_mismatch", message, f"{base}/inputs/{escape_pointer(key)}")
 
     def reference_types(self, reference: Reference) -> frozenset[str] | None:
         """The types a reference's value is declared to have, or None when not known."""

@@ -10,6 +10,7 @@ from workflows.references import (
     find_references,
     is_whole_reference,
     parse_reference,
+    place_pointer,
     resolve,
     scan_references,
 )
@@ -58,7 +59,7 @@ def test_finds_references_anywhere_with_json_pointers():
 def test_scan_reports_malformed_braces_separately():
     found, malformed = scan_references({"x": "{{ input.name }} and {{ inputs.ok }}"}, "")
     assert [ref.text for ref, _ in found] == ["inputs.ok"]
-    assert malformed == [("{{ input.name }}", "/x")]
+    assert [(text, place_pointer(place)) for text, place in malformed] == [("{{ input.name }}", "/x")]
 
 
 def test_escape_pointer_follows_rfc_6901():

@@ -318,3 +318,24 @@ def test_the_compiled_check_a_step_at_a_time_agrees_with_the_whole_schema():
             assert any(found[: len(path)] == path for path in expected), (definition, error.name)
         else:
             assert not expected, definition
+
+
+@pytest.mark.parametrize("bad", [5, None, "x y", "-a", "a\n", ["a"]])
+def test_a_bad_dependency_among_good_ones_is_named_where_it_is(bad):
+    # check_format matches depends_on items itself (fastjsonschema's loop over
+    # them was slow) and runs the compiled check only for its message.
+    definition = workflow(step("a"), step("b"), step("c", depends_on=["a", "b", "a", bad, "b"]))
+
+    with pytest.raises(fastjsonschema.JsonSchemaValueException) as raised:
+        check_format(definition)
+
+    assert raised.value.name == "data.steps[2].depends_on[3]"
+    assert [issue["path"] for issue in issues_with(check(definition), "schema")] == ["/steps/2/depends_on/3"]
+
+
+def test_depends_on_items_are_step_ids_and_nothing_more():
+    # check_format checks these items against the type and pattern alone: a
+    # keyword added to stepId must be taught to workflows/format.py too.
+    assert FORMAT_SCHEMA["definitions"]["step"]["properties"]["depends_on"]["items"] == {"$ref": "#/definitions/stepId"}
+    assert set(FORMAT_SCHEMA["definitions"]["stepId"]) == {"type", "pattern"}
+    assert FORMAT_SCHEMA["definitions"]["stepId"]["type"] == "string"
