@@ -38,3 +38,20 @@ def test_the_docs_page_loads_its_assets_locally(client: Client, owner):
 
     assert "swagger-ui" in page
     assert "cdn" not in page.lower() and "https://" not in page.split("<body")[0]
+
+
+def test_what_can_be_null_is_documented_as_nullable(client: Client, owner):
+    # Found by fuzzing real objects (.ci/fuzz-api): a schedule that never
+    # fired has no last run, and a deleted user leaves these empty.
+    client.force_login(owner)
+
+    schemas = client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()["components"]
+
+    for component, field in [
+        ("Schedule", "last_run"),
+        ("Schedule", "created_by"),
+        ("Webhook", "created_by"),
+        ("WebhookWithToken", "created_by"),
+        ("Version", "author"),
+    ]:
+        assert schemas["schemas"][component]["properties"][field].get("nullable") is True, (component, field)

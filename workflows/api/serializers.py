@@ -44,7 +44,7 @@ class ComponentSerializer(serializers.ModelSerializer):
 
 
 class VersionSerializer(serializers.ModelSerializer):
-    author = serializers.StringRelatedField()
+    author = serializers.StringRelatedField(allow_null=True, help_text="who stored it; null once that user is deleted")
 
     class Meta:
         model = WorkflowVersion

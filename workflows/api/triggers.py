@@ -58,10 +58,17 @@ class VisibleWorkflowField(serializers.SlugRelatedField):
         return Workflow.objects.visible_to(self.context["request"].user)
 
 
+CREATED_BY_HELP = "username of the user who made it; null once that user is deleted"
+
+
 class ScheduleSerializer(StrictSerializerMixin, serializers.ModelSerializer):
     workflow = VisibleWorkflowField(help_text="slug of the workflow to run")
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    last_run = serializers.PrimaryKeyRelatedField(read_only=True, help_text="id of the last run this started")
+    created_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True, help_text=CREATED_BY_HELP
+    )
+    last_run = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True, help_text="id of the last run this started; null before the first"
+    )
 
     class Meta:
         model = Schedule
@@ -97,7 +104,9 @@ class ScheduleSerializer(StrictSerializerMixin, serializers.ModelSerializer):
 
 class WebhookSerializer(StrictSerializerMixin, serializers.ModelSerializer):
     workflow = VisibleWorkflowField(help_text="slug of the workflow a POST to the hook runs")
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True, help_text=CREATED_BY_HELP
+    )
 
     class Meta:
         model = WebhookTrigger
