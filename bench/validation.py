@@ -183,6 +183,10 @@ def best_ms(
     return {size: (best[size] * 1000, edges[size], best_dumps[size] * 1000, json_bytes[size]) for size in sizes}
 
 
+# The shapes compared across sizes, by name (bench/validation_instructions.py too).
+SHAPES = {"chain": chain, "reversed": reversed_chain, "fan-out": fan_out, "layered": layered}
+
+
 def dag_2000(size: int, prefix: str = "") -> dict:
     """The 50 ms target's shape: 2,000 steps, each but the first ten reading 3 others."""
     return layered(size, prefix=prefix, width=10, fan_in=3)
@@ -203,8 +207,7 @@ def main() -> None:
     print(row("dag", 2_000, target_edges, target_bytes, target_ms))
     by_shape: dict[str, dict[int, float]] = {}
     dumps_by_shape: dict[str, dict[int, float]] = {}
-    shapes = (("chain", chain), ("reversed", reversed_chain), ("fan-out", fan_out), ("layered", layered))
-    for shape, generate in shapes:
+    for shape, generate in SHAPES.items():
         for size, (ms, edges, dumps_ms, json_bytes) in best_ms(generate, SIZES, components, args.repeat).items():
             by_shape.setdefault(shape, {})[size] = ms
             dumps_by_shape.setdefault(shape, {})[size] = dumps_ms

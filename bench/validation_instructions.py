@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SHAPES = ("chain", "reversed", "fan-out", "layered")
+SHAPES = ("chain", "reversed", "fan-out", "layered")  # bench/validation.py's SHAPES; it sets Django up
 CASES = ((1_000, 10), (10_000, 1))  # (steps, workflows): the same number of steps in all
 INSTRUCTIONS = re.compile(r"I\s+refs:\s+([\d,]+)")
 
@@ -35,13 +35,7 @@ def child(shape: str, size: int, count: int, validating: bool) -> None:
     from bench import validation as bench  # noqa: PLC0415  (sets Django up: only in the child)
 
     components = bench.catalog_components()
-    generate = {
-        "chain": bench.chain,
-        "reversed": bench.reversed_chain,
-        "fan-out": bench.fan_out,
-        "layered": bench.layered,
-    }
-    generate = generate[shape]
+    generate = bench.SHAPES[shape]
     # Compile the format check, read the contracts and regexes once, as a
     # running server has: both cases then start from the same state.
     bench.validate(generate(50, prefix="warm_"), components=components)

@@ -9,6 +9,7 @@ error once the fast check has failed (see workflows/validation.py).
 
 import json
 import re
+from functools import cache
 from pathlib import Path
 
 import fastjsonschema
@@ -39,28 +40,31 @@ SLUG_RE = fullmatch_regex(SLUG_PATTERN)
 STEP_ID_RE = fullmatch_regex(STEP_ID_PATTERN)
 NAME_RE = fullmatch_regex(NAME_PATTERN)
 
-# The format is compiled in two parts, the definition without its steps and
-# one step, and check_format calls the step's part for each step: the code
-# fastjsonschema generates for a list's items builds each item's name
-# ("data.steps[42]") with str.format(**locals()), which cost more than checking
-# the step itself (bench/validation.py: 13 % of a whole validation).
-_WITHOUT_STEPS = {
-    **FORMAT_SCHEMA,
-    "properties": {**FORMAT_SCHEMA["properties"], "steps": {**FORMAT_SCHEMA["properties"]["steps"], "items": {}}},
-}
-_check_without_steps = fastjsonschema.compile(_WITHOUT_STEPS)
-_check_step = fastjsonschema.compile({"$ref": "#/definitions/step", "definitions": _definitions})
-# The same goes for a step's depends_on, 2.2 µs an item: a join that waits for
-# 1,000 branches took 2.2 ms to check, a tenth of a whole 1,000-step
-# validation. So the step is checked without its depends_on items, which are
-# then matched against stepId's pattern here; only when one does not fit does
-# the whole compiled check run again, for its message.
-_STEP = _definitions["step"]
-_STEP_WITHOUT_DEPENDENCY_ITEMS = {
-    **_STEP,
-    "properties": {**_STEP["properties"], "depends_on": {**_STEP["properties"]["depends_on"], "items": {}}},
-}
-_check_step_but_dependencies = fastjsonschema.compile({**_STEP_WITHOUT_DEPENDENCY_ITEMS, "definitions": _definitions})
+
+def _without_items(schema: dict, name: str) -> dict:
+    """`schema` with no rule for the items of its list property `name`."""
+    properties = schema["properties"]
+    return {**schema, "properties": {**properties, name: {**properties[name], "items": {}}}}
+
+
+# The format is compiled in parts: the definition without its steps, then
+# each step without its depends_on items. The code fastjsonschema generates
+# for a list's items builds each item's name ("data.steps[42]") with
+# str.format(**locals()): for the steps that cost more than checking them
+# (13 % of a whole validation), for depends_on 2.2 µs an item (checking a join
+# that waits for 1,000 branches took 2.2 ms). depends_on items are matched
+# against stepId's pattern here instead; only when one does not fit does the
+# whole step's compiled check run, for its message.
+_check_without_steps = fastjsonschema.compile(_without_items(FORMAT_SCHEMA, "steps"))
+_check_step_but_dependencies = fastjsonschema.compile(
+    {**_without_items(_definitions["step"], "depends_on"), "definitions": _definitions}
+)
+
+
+@cache
+def _check_whole_step():
+    """The step's compiled check with its depends_on items: only needed for an error, so compiled then."""
+    return fastjsonschema.compile({"$ref": "#/definitions/step", "definitions": _definitions})
 
 
 def check_format(definition) -> None:
@@ -71,7 +75,7 @@ def check_format(definition) -> None:
             _check_step_but_dependencies(step)
             dependencies = step.get("depends_on")
             if dependencies and not _are_step_ids(dependencies):
-                _check_step(step)
+                _check_whole_step()(step)
         except fastjsonschema.JsonSchemaValueException as error:
             raise _within_step(error, index) from None
 
@@ -105,8 +109,22 @@ PATTERN_HELP: dict[str, str] = {
 }
 
 
+JSON_TYPE_OF_CLASS = {
+    type(None): "null",
+    bool: "boolean",
+    int: "integer",
+    float: "number",
+    str: "string",
+    list: "array",
+    dict: "object",
+}
+
+
 def json_type(value) -> str:
     """The JSON Schema type name of a parsed JSON value ("integer" for whole ints)."""
+    kind = JSON_TYPE_OF_CLASS.get(type(value))
+    if kind is not None:  # the classes json.loads makes; subclasses below
+        return kind
     if value is None:
         return "null"
     if isinstance(value, bool):  # before int: True is an int in Python, not in JSON

@@ -35,7 +35,14 @@ from jsonschema.exceptions import SchemaError
 from registry import lookup
 from workflows import timings
 from workflows.conditions import ConditionError, parse_condition
-from workflows.format import FORMAT_SCHEMA, PATTERN_HELP, check_format, fullmatch_regex, json_type
+from workflows.format import (
+    FORMAT_SCHEMA,
+    JSON_TYPE_OF_CLASS,
+    PATTERN_HELP,
+    check_format,
+    fullmatch_regex,
+    json_type,
+)
 from workflows.graph import describe_cycle, find_index_cycles
 from workflows.references import (
     INPUTS,
@@ -321,16 +328,9 @@ def nesting_exceeds(value, limit: int) -> bool:
 
 
 INTEGER_OR_NUMBER = frozenset(("integer", "number"))
-# The types of a value of each class json.loads makes; float is left out, a
-# whole float (2.0) being an integer too.
-_TYPES_OF_CLASS = {
-    str: frozenset(("string",)),
-    dict: frozenset(("object",)),
-    list: frozenset(("array",)),
-    bool: frozenset(("boolean",)),
-    int: INTEGER_OR_NUMBER,
-    type(None): frozenset(("null",)),
-}
+_TYPES_OF_KIND = {kind: frozenset((kind,)) for kind in JSON_TYPE_OF_CLASS.values()} | {"integer": INTEGER_OR_NUMBER}
+# By class first, without a call: float is left out, a whole float (2.0) being an integer too.
+_TYPES_OF_CLASS = {cls: _TYPES_OF_KIND[kind] for cls, kind in JSON_TYPE_OF_CLASS.items() if cls is not float}
 
 
 def _value_types(value) -> frozenset[str]:
@@ -338,9 +338,9 @@ def _value_types(value) -> frozenset[str]:
     if types is not None:
         return types
     kind = json_type(value)
-    if kind == "integer" or (kind == "number" and value.is_integer()):
+    if kind == "number" and value.is_integer():
         return INTEGER_OR_NUMBER
-    return frozenset((kind,))
+    return _TYPES_OF_KIND.get(kind) or frozenset((kind,))
 
 
 def _declared_types(schema) -> frozenset[str] | None:
