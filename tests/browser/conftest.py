@@ -13,7 +13,7 @@ import pytest
 from django.conf import settings
 from django.db import connections
 
-from tests.conftest import PASSWORD, make_user
+from tests.conftest import PASSWORD, make_user, settle_runs
 
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 # Distributed mode: the browser tests' steps go to a worker of their own with one slot.
@@ -122,8 +122,13 @@ def step_queue() -> dict:
 
 @pytest.fixture
 def oaweb_server(oaweb_server_process, transactional_db, components):
-    """The server process shares the test database: data must be committed (transactional_db)."""
-    return oaweb_server_process
+    """The server process shares the test database: data must be committed (transactional_db).
+
+    Its runs are settled before the database is flushed, as the workers
+    fixture does: a run or a rollup still being written deadlocked the flush.
+    """
+    yield oaweb_server_process
+    settle_runs()
 
 
 @pytest.fixture
