@@ -13,7 +13,7 @@ from django.conf import settings  # noqa: E402  (after Django is set up)
 if settings.EMBEDDED:
     # Embedded mode: this process is also the worker. Starting it now (not
     # at the first run) lets its reaper resume runs a restart interrupted.
-    from workflows.embedded import ensure_embedded_beat, ensure_embedded_worker
+    from workflows.execution.embedded import ensure_embedded_beat, ensure_embedded_worker
 
     ensure_embedded_worker()
     ensure_embedded_beat()

@@ -177,6 +177,14 @@ OAWEB_LEASE_SECONDS = env_int("OAWEB_LEASE_SECONDS", 15, minimum=3)
 OAWEB_HEARTBEAT_SECONDS = env_int("OAWEB_HEARTBEAT_SECONDS", 5, minimum=1)
 OAWEB_REAPER_SECONDS = env_int("OAWEB_REAPER_SECONDS", 5, minimum=1)
 OAWEB_STEP_TIMEOUT = env_int("OAWEB_STEP_TIMEOUT", 300, minimum=1)
+# A worker that finishes a step runs a child it made ready itself, without a
+# broker hop, for at most this many steps or seconds per message: then it
+# publishes, so that priorities and other runs get their turn.
+OAWEB_CONTINUE_STEPS = env_int("OAWEB_CONTINUE_STEPS", 50, minimum=0)
+OAWEB_CONTINUE_SECONDS = env_float("OAWEB_CONTINUE_SECONDS", 2.0)
+# Tests only: points on the step path where this process kills itself
+# (workflows/execution/failpoints.py), e.g. "step.after_commit:3".
+OAWEB_FAILPOINTS = env_list("OAWEB_FAILPOINTS")
 OAWEB_MAX_OUTPUT_BYTES = env_int("OAWEB_MAX_OUTPUT_BYTES", 1024 * 1024, minimum=1024)
 
 OAWEB_HTTP_ALLOW_PRIVATE = env_bool("OAWEB_HTTP_ALLOW_PRIVATE", False)
@@ -260,8 +268,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
-        "RunStatusEnum": "workflows.models.RUN_STATUSES",
-        "StepStatusEnum": "workflows.models.STEP_STATUSES",
-        "AttemptStatusEnum": "workflows.models.ATTEMPT_STATUSES",
+        "RunStatusEnum": "workflows.execution.status.RunStatus",
+        "StepStatusEnum": "workflows.execution.status.StepStatus",
+        "AttemptStatusEnum": "workflows.execution.status.AttemptStatus",
     },
 }

@@ -7,6 +7,7 @@ lookup. In distributed mode the generation lives in Redis (Django's cache),
 so a change made on one machine reaches all of them.
 """
 
+import logging
 import math
 import threading
 import time
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 from django.core.cache import cache
 
 from workflows import timings
+
+log = logging.getLogger(__name__)
 
 GENERATION_KEY = "oaweb:registry:generation"
 SNAPSHOT_KEY = "oaweb:registry:snapshot:{generation}"
@@ -58,10 +61,17 @@ _checked = {"at": -math.inf, "generation": None}
 def _generation() -> int:
     if time.monotonic() - _checked["at"] < GENERATION_CHECK_SECONDS:
         return _checked["generation"]
-    generation = cache.get(GENERATION_KEY)
-    if generation is None:
-        cache.add(GENERATION_KEY, _fresh_generation(), timeout=None)
-        generation = cache.get(GENERATION_KEY) or _fresh_generation()
+    try:
+        generation = cache.get(GENERATION_KEY)
+        if generation is None:
+            cache.add(GENERATION_KEY, _fresh_generation(), timeout=None)
+            generation = cache.get(GENERATION_KEY) or _fresh_generation()
+    except Exception:  # the shared cache (Redis) is down: a step must still finish
+        if _checked["generation"] is None:
+            _checked["generation"] = _fresh_generation()
+        log.warning("registry generation unreadable; using the last known one", exc_info=True)
+        _checked["at"] = time.monotonic()
+        return _checked["generation"]
     _checked["at"], _checked["generation"] = time.monotonic(), generation
     return generation
 
@@ -116,10 +126,16 @@ def _components() -> dict[str, ComponentInfo]:
     if getattr(_local, "generation", None) == generation:
         return _local.snapshot
     key = SNAPSHOT_KEY.format(generation=generation)
-    snapshot = cache.get(key)
+    try:
+        snapshot = cache.get(key)
+    except Exception:  # the shared cache is down: the database has the same answer
+        snapshot = None
     if snapshot is None:
         snapshot = _load_snapshot()
-        cache.set(key, snapshot, SNAPSHOT_TTL)
+        try:
+            cache.set(key, snapshot, SNAPSHOT_TTL)
+        except Exception:
+            log.warning("could not share the registry snapshot", exc_info=True)
     _local.generation, _local.snapshot = generation, snapshot
     return snapshot
 

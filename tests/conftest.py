@@ -17,7 +17,8 @@ from django.test import Client
 from registry import lookup
 from registry.catalog import CATALOG
 from registry.models import Component
-from workflows.models import RUN_PENDING, RUN_RUNNING, Run, Team, Workflow
+from workflows.execution.status import RunStatus
+from workflows.models import Run, Team, Workflow
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -105,7 +106,7 @@ def require_services() -> bool:
 def stop_background_threads(django_db_setup):
     """The embedded worker's heartbeat and reaper must stop before the test database is dropped."""
     yield
-    from workflows.heartbeat import stop_maintenance_thread
+    from workflows.execution.heartbeat import stop_maintenance_thread
 
     stop_maintenance_thread()
 
@@ -147,7 +148,7 @@ def workers(request, transactional_db, components):
     Engine tests use it and run unchanged in both modes: one engine.
     """
     if settings.EMBEDDED:
-        from workflows.embedded import ensure_embedded_worker
+        from workflows.execution.embedded import ensure_embedded_worker
 
         ensure_embedded_worker()
         yield None
@@ -166,10 +167,10 @@ def settle_runs(timeout: float = 5.0) -> None:
     and a batch a worker took is waited for.
     """
     from workflows import rollups
-    from workflows.engine import cancel_run
+    from workflows.execution.runs import cancel_run
 
     deadline = time.monotonic() + timeout
-    unfinished = Run.objects.filter(status__in=[RUN_PENDING, RUN_RUNNING])
+    unfinished = Run.objects.filter(status__in=[RunStatus.PENDING, RunStatus.RUNNING])
     while unfinished.exists() and time.monotonic() < deadline:
         time.sleep(0.1)
     for run in unfinished:
@@ -179,7 +180,7 @@ def settle_runs(timeout: float = 5.0) -> None:
 
 def run_definition(definition, inputs=None, team=None, timeout=60):
     """Import `definition`, start a run and wait for it to finish."""
-    from workflows.engine import start_run, wait_for_run
+    from workflows.execution.runs import start_run, wait_for_run
     from workflows.validation import validate
 
     result = validate(definition)

@@ -10,11 +10,11 @@ from django.contrib import admin, messages
 from django.db.models import Count
 
 from registry.admin import pretty_json
-from workflows import engine
+from workflows.execution import runs as engine
+from workflows.execution.state import StateUnavailable
+from workflows.execution.workers import Worker
 from workflows.models import Run, StepAttempt, StepRun, Team, Workflow, WorkflowVersion
-from workflows.state import StateUnavailable
 from workflows.tokens import ApiToken
-from workflows.workers import Worker
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

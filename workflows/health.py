@@ -6,8 +6,8 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from workflows.state import StateUnavailable, get_store
-from workflows.workers import Worker
+from workflows.execution.state import StateUnavailable, get_store
+from workflows.execution.workers import Worker
 
 
 def check_database() -> str:

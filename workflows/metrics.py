@@ -360,8 +360,9 @@ def finished_since(user, since: datetime, now: datetime | None = None) -> dict:
 
 def queue_names() -> list[str]:
     from registry.models import Component
-    from workflows.models import STEP_QUEUED, STEP_RETRYING, StepRun
-    from workflows.workers import Worker
+    from workflows.execution.status import StepStatus
+    from workflows.execution.workers import Worker
+    from workflows.models import StepRun
 
     names = {settings.CELERY_TASK_DEFAULT_QUEUE}
     names.update(name for name in Component.objects.values_list("queue", flat=True) if name)
@@ -371,7 +372,7 @@ def queue_names() -> list[str]:
         names.update(queues or [])
     # Steps waiting on a queue that no worker serves are the ones to see.
     names.update(
-        StepRun.objects.filter(status__in=[STEP_QUEUED, STEP_RETRYING])
+        StepRun.objects.filter(status__in=[StepStatus.QUEUED, StepStatus.RETRYING])
         .order_by()  # the default ordering would join runs and widen DISTINCT to its columns
         .values_list("queue", flat=True)
         .distinct()
@@ -387,17 +388,18 @@ def queue_depths() -> dict[str, int]:
     our `sep` and `priority_steps`). Embedded: the broker is this process's
     memory, so the steps the database holds as queued stand in for it.
     """
-    from workflows.models import STEP_QUEUED, StepRun
+    from workflows.execution.status import StepStatus
+    from workflows.models import StepRun
 
     names = queue_names()
     if settings.EMBEDDED:
         counts = dict(
-            StepRun.objects.filter(status=STEP_QUEUED).values_list("queue").annotate(n=Count("id")).order_by()
+            StepRun.objects.filter(status=StepStatus.QUEUED).values_list("queue").annotate(n=Count("id")).order_by()
         )
         return {settings.CELERY_TASK_DEFAULT_QUEUE: sum(counts.values())} | {
             name: 0 for name in names if name != settings.CELERY_TASK_DEFAULT_QUEUE
         }
-    from workflows.state import get_store
+    from workflows.execution.state import get_store
 
     options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
     sep, steps = options.get("sep", "\x06\x16"), options.get("priority_steps", [0])
@@ -411,12 +413,13 @@ def queue_depths() -> dict[str, int]:
 
 def worker_rows():
     """Workers seen in the last day (older lost ones are hidden), with their running steps counted."""
-    from workflows.models import STEP_RUNNING, StepRun
-    from workflows.workers import Worker
+    from workflows.execution.status import StepStatus
+    from workflows.execution.workers import Worker
+    from workflows.models import StepRun
 
     workers = list(Worker.objects.filter(last_heartbeat__gte=timezone.now() - timedelta(days=1)))
     running = dict(
-        StepRun.objects.filter(status=STEP_RUNNING, worker__in=[worker.name for worker in workers])
+        StepRun.objects.filter(status=StepStatus.RUNNING, worker__in=[worker.name for worker in workers])
         .values_list("worker")
         .annotate(n=Count("id"))
         .order_by()
@@ -427,13 +430,17 @@ def worker_rows():
 
 
 def live_state(user=None) -> dict:
-    from workflows.models import RUN_PENDING, RUN_RUNNING, Run
+    from workflows.execution.status import RunStatus
+    from workflows.models import Run
 
     workers = worker_rows()
     online = [worker for worker in workers if not worker.is_lost]
     runs = Run.objects.all() if user is None else Run.objects.visible_to(user)
     active = dict(
-        runs.filter(status__in=[RUN_PENDING, RUN_RUNNING]).values_list("status").annotate(n=Count("id")).order_by()
+        runs.filter(status__in=[RunStatus.PENDING, RunStatus.RUNNING])
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .order_by()
     )
     return {
         "queues": queue_depths(),
@@ -441,8 +448,8 @@ def live_state(user=None) -> dict:
         "workers_lost": len(workers) - len(online),
         "busy": sum(worker.running for worker in online),
         "slots": sum(worker.concurrency or 0 for worker in online),
-        "runs_pending": active.get(RUN_PENDING, 0),
-        "runs_running": active.get(RUN_RUNNING, 0),
+        "runs_pending": active.get(RunStatus.PENDING, 0),
+        "runs_running": active.get(RunStatus.RUNNING, 0),
     }
 
 

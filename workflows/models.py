@@ -11,51 +11,9 @@ from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.http import Http404
 
-# --- statuses ----------------------------------------------------------------
-# A run: pending until its first step starts, then running, then final.
-RUN_PENDING = "pending"
-RUN_RUNNING = "running"
-RUN_SUCCEEDED = "succeeded"
-RUN_FAILED = "failed"
-RUN_CANCELLED = "cancelled"
-RUN_STATUSES = [RUN_PENDING, RUN_RUNNING, RUN_SUCCEEDED, RUN_FAILED, RUN_CANCELLED]
-RUN_FINAL = {RUN_SUCCEEDED, RUN_FAILED, RUN_CANCELLED}
-
-# A step: pending (waiting for parents) -> queued (a task is on its way) ->
-# running -> succeeded | failed | (retrying -> queued again); or skipped
-# (a `when` was false or an ancestor failed) or cancelled.
-STEP_PENDING = "pending"
-STEP_QUEUED = "queued"
-STEP_RUNNING = "running"
-STEP_RETRYING = "retrying"
-STEP_SUCCEEDED = "succeeded"
-STEP_FAILED = "failed"
-STEP_SKIPPED = "skipped"
-STEP_CANCELLED = "cancelled"
-STEP_STATUSES = [
-    STEP_PENDING,
-    STEP_QUEUED,
-    STEP_RUNNING,
-    STEP_RETRYING,
-    STEP_SUCCEEDED,
-    STEP_FAILED,
-    STEP_SKIPPED,
-    STEP_CANCELLED,
-]
-STEP_FINAL = {STEP_SUCCEEDED, STEP_FAILED, STEP_SKIPPED, STEP_CANCELLED}
-
-ATTEMPT_RUNNING = "running"
-ATTEMPT_SUCCEEDED = "succeeded"
-ATTEMPT_FAILED = "failed"
-ATTEMPT_LOST = "lost"  # its worker died; the step was put back by the reaper
-ATTEMPT_CANCELLED = "cancelled"
-ATTEMPT_STATUSES = [ATTEMPT_RUNNING, ATTEMPT_SUCCEEDED, ATTEMPT_FAILED, ATTEMPT_LOST, ATTEMPT_CANCELLED]
+from workflows.execution.status import AttemptStatus, RunStatus, StepStatus
 
 TRIGGERS = ["manual", "cli", "api", "schedule", "webhook", "rerun"]
-
-
-def choices(values):
-    return [(value, value) for value in values]
 
 
 def content_hash(definition: dict) -> str:
@@ -221,17 +179,21 @@ class RunQuerySet(models.QuerySet):
 class Run(models.Model):
     workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="runs")
     version = models.ForeignKey(WorkflowVersion, on_delete=models.PROTECT, related_name="runs")
-    status = models.CharField(max_length=20, choices=choices(RUN_STATUSES), default=RUN_PENDING)
+    status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.PENDING)
     inputs = models.JSONField(default=dict, blank=True)
     outputs = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)
     priority = models.PositiveSmallIntegerField(default=5)
-    trigger = models.CharField(max_length=20, choices=choices(TRIGGERS), default="manual")
+    trigger = models.CharField(max_length=20, choices=[(trigger, trigger) for trigger in TRIGGERS], default="manual")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     rerun_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns")
     created = models.DateTimeField(auto_now_add=True, db_index=True)
     started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
+    # Steps not final yet. Every transition that makes steps final lowers it in
+    # its own transaction (a row lock serialises them), so the one that brings
+    # it to 0 finishes the run there and then: no later check to lose.
+    unfinished = models.IntegerField(default=0)
 
     objects = RunQuerySet.as_manager()
 
@@ -249,7 +211,7 @@ class Run(models.Model):
 
     @property
     def is_final(self) -> bool:
-        return self.status in RUN_FINAL
+        return self.status in RunStatus.FINAL
 
 
 class StepRun(models.Model):
@@ -257,7 +219,10 @@ class StepRun(models.Model):
     step_id = models.CharField(max_length=100)
     component = models.CharField(max_length=100)
     component_version = models.CharField(max_length=50, blank=True)
-    status = models.CharField(max_length=20, choices=choices(STEP_STATUSES), default=STEP_PENDING)
+    status = models.CharField(max_length=20, choices=StepStatus.choices, default=StepStatus.PENDING)
+    # Parents not succeeded yet: lowered in each parent's success transaction;
+    # the one that brings it to 0 makes the step ready in that transaction.
+    waiting = models.IntegerField(default=0)
     attempt = models.PositiveIntegerField(default=0)
     inputs = models.JSONField(null=True, blank=True)
     outputs = models.JSONField(null=True, blank=True)
@@ -310,7 +275,7 @@ class StepAttempt(models.Model):
 
     step_run = models.ForeignKey(StepRun, on_delete=models.CASCADE, related_name="attempts")
     number = models.PositiveIntegerField()
-    status = models.CharField(max_length=20, choices=choices(ATTEMPT_STATUSES), default=ATTEMPT_RUNNING)
+    status = models.CharField(max_length=20, choices=AttemptStatus.choices, default=AttemptStatus.RUNNING)
     worker = models.CharField(max_length=200, blank=True)
     error = models.TextField(blank=True)
     started = models.DateTimeField()
@@ -341,7 +306,7 @@ def get_run_for(user, run_id: int) -> Run:
         raise Http404("no such run") from None
 
 
+from workflows.execution.workers import Worker  # noqa: E402,F401
 from workflows.rollups import GaugeSample, MetricRollup, PendingRollup  # noqa: E402,F401  (metrics, issue 6)
 from workflows.tokens import ApiToken  # noqa: E402,F401
 from workflows.triggers import Schedule, WebhookTrigger  # noqa: E402,F401
-from workflows.workers import Worker  # noqa: E402,F401

@@ -33,7 +33,8 @@ def parse_age(text: str) -> timedelta:
 
 def prune_runs(cutoff: datetime, batch: int = BATCH) -> int:
     """Delete finished runs that finished before `cutoff`; returns how many runs went."""
-    from workflows.models import RUN_FINAL, Run
+    from workflows.execution.status import RunStatus
+    from workflows.models import Run
     from workflows.rollups import MINUTE, GaugeSample, MetricRollup, add_pending
 
     add_pending()  # a run goes only once it is counted in the rollups
@@ -41,7 +42,7 @@ def prune_runs(cutoff: datetime, batch: int = BATCH) -> int:
     while True:
         # Served by the run_status_finished index.
         ids = list(
-            Run.objects.filter(status__in=RUN_FINAL, finished__lt=cutoff)
+            Run.objects.filter(status__in=RunStatus.FINAL, finished__lt=cutoff)
             .order_by()
             .values_list("pk", flat=True)[:batch]
         )

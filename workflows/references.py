@@ -194,7 +194,9 @@ def _step_into(value, part: str, reference: Reference):
         if part in value:
             return value[part]
     elif isinstance(value, list):
-        if part.isdigit() and int(part) < len(value):
+        # The length check first: int() of a few thousand digits raises (or
+        # takes long), and no list is that long.
+        if part.isdigit() and len(part) <= len(str(len(value))) and int(part) < len(value):
             return value[int(part)]
     raise ReferenceError(f"{reference.text}: nothing at {part!r}")
 

@@ -227,10 +227,11 @@ def _seconds(start, end):
 
 def measure_runs(run_ids) -> dict[tuple, dict]:
     """{(period, start, workflow id, component): row to add} for these runs; runs not final are left out."""
-    from workflows.models import RUN_FINAL, STEP_FAILED, STEP_SUCCEEDED, Run, StepRun
+    from workflows.execution.status import RunStatus, StepStatus
+    from workflows.models import Run, StepRun
 
     rows: dict[tuple, dict] = defaultdict(_new_row)
-    runs = Run.objects.filter(pk__in=run_ids, status__in=RUN_FINAL, finished__isnull=False).values_list(
+    runs = Run.objects.filter(pk__in=run_ids, status__in=RunStatus.FINAL, finished__isnull=False).values_list(
         "pk", "workflow_id", "status", "created", "started", "finished"
     )
     finished_runs = {}
@@ -255,7 +256,7 @@ def measure_runs(run_ids) -> dict[tuple, dict]:
         workflow_id, run_finished = finished_runs[run_id]
         # Execution time only for steps that ran to an outcome; queue wait
         # only for first attempts (a retry's `enqueued` is its first one's).
-        duration = _seconds(started, finished) if status in (STEP_SUCCEEDED, STEP_FAILED) else None
+        duration = _seconds(started, finished) if status in (StepStatus.SUCCEEDED, StepStatus.FAILED) else None
         wait = _seconds(enqueued, started) if attempt == 1 else None
         moment = finished or run_finished
         for period in PERIODS:

@@ -14,8 +14,8 @@ from django.db import close_old_connections, transaction
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
-from workflows import engine
-from workflows.state import StateUnavailable
+from workflows.execution import runs as engine
+from workflows.execution.state import StateUnavailable
 from workflows.triggers import Schedule, split_cron
 
 log = logging.getLogger(__name__)

@@ -72,7 +72,7 @@ class Recorder:
                         total[index] += value
             return
         try:
-            from workflows.state import get_store
+            from workflows.execution.state import get_store
 
             pipe = get_store().client.pipeline(transaction=False)
             for (name, labels), histogram in pending.items():
@@ -91,7 +91,7 @@ class Recorder:
         if settings.EMBEDDED:
             with self._lock:
                 return {key: list(value) for key, value in self._totals.items()}
-        from workflows.state import get_store
+        from workflows.execution.state import get_store
 
         totals: dict[tuple, list] = {}
         for field, value in get_store().client.hgetall(REDIS_KEY).items():

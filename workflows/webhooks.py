@@ -16,9 +16,9 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from workflows import engine
+from workflows.execution import runs as engine
+from workflows.execution.state import StateUnavailable
 from workflows.jsonbody import BodyError, read_json
-from workflows.state import StateUnavailable
 from workflows.triggers import WebhookTrigger
 
 

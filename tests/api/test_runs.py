@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 from tests.api.conftest import as_user
 from tests.conftest import noop_definition
-from workflows.engine import wait_for_run
+from workflows.execution.runs import wait_for_run
 from workflows.models import Run, Team, Workflow
 
 

@@ -97,7 +97,7 @@ def oaweb_server_process(django_db_setup, django_db_blocker):
     from tests.browser.server import LiveServer
 
     if settings.EMBEDDED:
-        from workflows.embedded import stop_embedded_worker
+        from workflows.execution.embedded import stop_embedded_worker
 
         stop_embedded_worker()
     with django_db_blocker.unblock():

@@ -3,7 +3,7 @@
 from django.urls import reverse
 
 from tests.conftest import make_user
-from workflows.engine import wait_for_run
+from workflows.execution.runs import wait_for_run
 from workflows.models import Run, Team, Workflow
 
 
@@ -31,7 +31,7 @@ def test_admin_actions_cancel_and_rerun(client, workers):
     version, _ = Workflow.import_definition(
         {"id": "slow", "steps": [{"id": "s", "component": "core.sleep", "inputs": {"seconds": 0.5}}]}, Team.default()
     )
-    from workflows.engine import start_run
+    from workflows.execution.runs import start_run
 
     run = start_run(version)
     client.force_login(staff)

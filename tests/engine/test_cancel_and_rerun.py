@@ -5,7 +5,7 @@ import time
 import pytest
 
 from tests.conftest import run_definition
-from workflows.engine import RunRefused, cancel_run, rerun, start_run, wait_for_run
+from workflows.execution.runs import RunRefused, cancel_run, rerun, start_run, wait_for_run
 from workflows.models import Run, StepAttempt, Team, Workflow
 
 

@@ -8,7 +8,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
 
 from tests.conftest import run_definition
-from workflows.events import DASHBOARD_GROUP, MESSAGE_TYPE, Publisher, run_group
+from workflows.execution.events import DASHBOARD_GROUP, MESSAGE_TYPE, Publisher, run_group
 
 
 class RecordingLayer:
@@ -89,7 +89,7 @@ def test_a_failing_layer_is_retried_and_never_raises_to_the_publisher(make_publi
 
 
 def test_the_buffer_is_bounded(monkeypatch, make_publisher):
-    from workflows import events
+    from workflows.execution import events
 
     monkeypatch.setattr(events, "MAX_BUFFERED", 10)
     publisher = make_publisher(BrokenLayer())
@@ -137,7 +137,7 @@ def test_only_groups_someone_listens_to_are_sent_to():
         pytest.skip("the question is asked of Redis; the in-memory layer is sent every event")
     from channels_redis.core import RedisChannelLayer
 
-    from workflows.events import _send_all, listened_groups
+    from workflows.execution.events import _send_all, listened_groups
 
     class SpyLayer(RedisChannelLayer):
         sent_to: list[str] = []

@@ -69,7 +69,7 @@ def test_run_finishes_when_a_joins_last_parent_succeeds_after_another_was_skippe
 
 
 def test_an_unparsable_when_stored_without_validation_fails_its_step_clearly(workers):
-    from workflows.engine import start_run, wait_for_run
+    from workflows.execution.runs import start_run, wait_for_run
     from workflows.models import Team, Workflow
 
     definition = {"id": "bad-when", "steps": [{"id": "s", "component": "core.noop", "when": "(( inputs.x"}]}

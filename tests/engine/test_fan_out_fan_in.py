@@ -1,7 +1,8 @@
 """Parallel branches and a join, with inputs resolved from upstream outputs."""
 
 from tests.conftest import run_definition
-from workflows.models import ATTEMPT_SUCCEEDED, StepAttempt
+from workflows.execution.status import AttemptStatus
+from workflows.models import StepAttempt
 
 
 def fan_out_definition(width):
@@ -38,7 +39,7 @@ def test_branches_run_and_join_collects_every_output(workers):
     assert run.steps.filter(status="succeeded").count() == 7
     join = run.steps.get(step_id="join")
     assert join.attempt == 1
-    assert StepAttempt.objects.filter(step_run=join, status=ATTEMPT_SUCCEEDED).count() == 1
+    assert StepAttempt.objects.filter(step_run=join, status=AttemptStatus.SUCCEEDED).count() == 1
 
 
 def test_join_runs_once_when_200_parents_finish_together(workers):

@@ -38,7 +38,7 @@ def test_inputs_that_break_the_components_schema_fail_the_step_clearly(workers):
         "inputs": {"seconds": {"type": "string", "default": "soon"}},
         "steps": [{"id": "s", "component": "core.sleep", "inputs": {"seconds": "{{ inputs.seconds }}"}}],
     }
-    from workflows.engine import start_run, wait_for_run
+    from workflows.execution.runs import start_run, wait_for_run
     from workflows.models import Team, Workflow
 
     version, _ = Workflow.import_definition(definition, team=Team.default())

@@ -5,10 +5,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tests.conftest import noop_definition
-from workflows import embedded, heartbeat, steps
-from workflows.engine import start_run
+from workflows.execution import embedded, heartbeat, runner, tasks, workers
+from workflows.execution.messages import StepMessage
+from workflows.execution.runs import start_run
 from workflows.models import StepRun, Workflow
-from workflows.tasks import execute_step
 
 
 @pytest.fixture(autouse=True)
@@ -16,13 +16,21 @@ def steps_run_only_here(monkeypatch):
     """The test runs each step itself: no embedded worker, no heartbeat or reaper (they would outlive it)."""
     monkeypatch.setattr(embedded, "ensure_embedded_worker", lambda: None)
     monkeypatch.setattr(heartbeat, "ensure_maintenance_thread", lambda: None)
+    # Not a worker: nothing is continued here, every child goes through the broker.
+    monkeypatch.setitem(workers.identity, "queues", [])
+
+
+def execute_step(step_run_id, upstream=None):
+    runner.execute(StepMessage(step_run_id, upstream=upstream))
 
 
 @pytest.fixture
 def sent(monkeypatch):
     """Every step task put on the broker: {step run id: its kwargs}; nothing runs by itself."""
     messages = {}
-    monkeypatch.setattr(execute_step, "apply_async", lambda args, kwargs, **options: messages.update({args[0]: kwargs}))
+    monkeypatch.setattr(
+        tasks.execute_step, "apply_async", lambda args, kwargs, **options: messages.update({args[0]: kwargs})
+    )
     return messages
 
 
@@ -39,25 +47,25 @@ def test_the_parents_outputs_travel_with_the_child_and_spare_it_a_query(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         run, first, second = chain(team, "hello")
-        steps.execute_step(first.pk)
+        execute_step(first.pk)
 
     assert sent[second.pk]["upstream"] == {"s1": {"value": "hello"}}
     with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
-        steps.execute_step(second.pk, upstream=sent[second.pk]["upstream"])
+        execute_step(second.pk, upstream=sent[second.pk]["upstream"])
     second.refresh_from_db()
     assert second.status == "succeeded" and second.inputs == {"value": "hello"}
     assert not [query for query in queries if "outputs FROM" in query["sql"] and "SELECT" in query["sql"]]
 
 
 def test_large_outputs_stay_out_of_the_message(components, team, sent, django_capture_on_commit_callbacks):
-    large = "x" * (steps.HANDOFF_MAX_BYTES + 1)
+    large = "x" * (runner.HANDOFF_MAX_BYTES + 1)
     with django_capture_on_commit_callbacks(execute=True):
         run, first, second = chain(team, large)
-        steps.execute_step(first.pk)
+        execute_step(first.pk)
 
     assert "upstream" not in sent[second.pk]
     with django_capture_on_commit_callbacks(execute=True):
-        steps.execute_step(second.pk)
+        execute_step(second.pk)
     second.refresh_from_db()
     assert second.status == "succeeded" and second.inputs == {"value": large}
 
@@ -67,7 +75,7 @@ def test_a_message_without_every_output_the_step_reads_falls_back_to_the_databas
 ):
     with django_capture_on_commit_callbacks(execute=True):
         run, first, second = chain(team, "hello")
-        steps.execute_step(first.pk)
-        steps.execute_step(second.pk, upstream={"elsewhere": {}})
+        execute_step(first.pk)
+        execute_step(second.pk, upstream={"elsewhere": {}})
     second.refresh_from_db()
     assert second.status == "succeeded" and second.inputs == {"value": "hello"}

@@ -9,7 +9,7 @@ import pytest
 import redis
 from django.conf import settings
 
-from workflows.state import RedisRunState, redis_client
+from workflows.execution.state import RedisRunState, redis_client
 
 pytestmark = pytest.mark.distributed
 
@@ -63,11 +63,10 @@ def test_the_store_reaches_the_master_named_by_the_sentinel(sentinel, settings):
     store = RedisRunState(redis_client())
 
     store.ping()
-    store.init_run(987654, {"join": 2})
-    assert store.finish_step(987654, "a", ["join"]) == []
-    assert store.finish_step(987654, "b", ["join"]) == ["join"]
-    # The keys are on the master the sentinel named.
+    assert store.reserve_slot("sentinel-test", 60) == 0
+    assert store.reserve_slot("sentinel-test", 60) > 59
+    # The slot is on the master the sentinel named.
     direct = redis.Redis.from_url(real_url)
-    assert direct.exists(RedisRunState.keys(987654)[0])
-    store.drop_run(987654)
+    assert direct.exists("oaweb:sentinel-test")
+    direct.delete("oaweb:sentinel-test")
     direct.close()

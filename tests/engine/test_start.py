@@ -2,7 +2,7 @@
 
 import pytest
 
-from workflows.engine import RunRefused, start_run
+from workflows.execution.runs import RunRefused, start_run
 from workflows.models import Run, StepRun, Workflow
 
 DEFINITION = {
@@ -60,7 +60,7 @@ def test_a_disabled_component_refuses_the_run(components, team):
 def test_unreachable_redis_refuses_the_run_with_nothing_written(components, team, monkeypatch):
     import redis
 
-    from workflows import state
+    from workflows.execution import state
 
     unreachable = state.RedisRunState(redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5))
     monkeypatch.setattr(state, "_store", unreachable)

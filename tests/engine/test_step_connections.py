@@ -5,7 +5,7 @@ import time
 import pytest
 from django.db import connection
 
-from workflows import tasks
+from workflows.execution import connections
 
 
 @pytest.fixture
@@ -26,15 +26,15 @@ def first_query():
 
 
 def test_a_step_right_after_another_skips_the_health_check(health_checks, monkeypatch):
-    monkeypatch.setattr(tasks._this_thread, "last_step_ended", time.monotonic(), raising=False)
-    tasks.fresh_connections()
+    monkeypatch.setattr(connections._this_thread, "last_step_ended", time.monotonic(), raising=False)
+    connections.fresh_connections()
     first_query()
     assert health_checks == []
 
 
 def test_a_step_after_a_pause_checks_the_connection_first(health_checks, monkeypatch):
-    pause = tasks.HEALTH_CHECK_AFTER_IDLE + 1
-    monkeypatch.setattr(tasks._this_thread, "last_step_ended", time.monotonic() - pause, raising=False)
-    tasks.fresh_connections()
+    pause = connections.HEALTH_CHECK_AFTER_IDLE + 1
+    monkeypatch.setattr(connections._this_thread, "last_step_ended", time.monotonic() - pause, raising=False)
+    connections.fresh_connections()
     first_query()
     assert len(health_checks) == 1

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from tests.conftest import wait_until
-from workflows.workers import Worker
+from workflows.execution.workers import Worker
 
 
 def test_a_running_worker_is_online_and_healthz_is_200(workers, client):
@@ -48,7 +48,7 @@ def test_healthz_is_503_when_redis_is_down(workers, client, monkeypatch):
         pytest.skip("embedded mode uses no Redis")
     import redis
 
-    from workflows import state
+    from workflows.execution import state
 
     assert wait_until(lambda: Worker.objects.online().exists())
     unreachable = state.RedisRunState(redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5))

@@ -12,8 +12,8 @@ from rest_framework.test import APIClient
 from tests.api.conftest import as_user
 from tests.conftest import noop_definition
 from workflows import timings
+from workflows.execution.workers import Worker
 from workflows.validation import validate
-from workflows.workers import Worker
 
 pytestmark = pytest.mark.django_db
 
@@ -101,7 +101,7 @@ def settings_token(settings):
 def test_queue_depth_counts_every_priority_list_in_redis(db):
     if settings.EMBEDDED:
         pytest.skip("embedded mode has no Redis broker")
-    from workflows.state import get_store
+    from workflows.execution.state import get_store
 
     client = get_store().client
     Worker.objects.create(name="q:1", hostname="q", pid=1, queues=["metrics-q"], last_heartbeat=timezone.now())

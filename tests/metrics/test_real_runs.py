@@ -8,10 +8,11 @@ from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import wait_until
-from workflows import engine, metrics, rollups, timings
+from workflows import metrics, rollups, timings
+from workflows.execution import runs as engine
+from workflows.execution.workers import Worker
 from workflows.models import Team, Workflow
 from workflows.rollups import TOTAL, MetricRollup
-from workflows.workers import Worker
 
 DEFINITION = {
     "id": "metrics-real",

@@ -10,7 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from tests.metrics.helpers import finished_run
-from workflows.workers import Worker
+from workflows.execution.workers import Worker
 
 URL = "/workers/"
 
@@ -65,7 +65,7 @@ def test_anonymous_is_sent_to_login_and_post_is_refused(owner, login):
 
 
 def test_lost_shows_within_a_minute_with_default_settings():
-    from workflows.workers import MISSED_BEATS
+    from workflows.execution.workers import MISSED_BEATS
 
     assert MISSED_BEATS * 5 + 5 < 60  # 3 beats of the default 5 s, plus the page's 5 s refresh
 

@@ -5,7 +5,7 @@ import time
 import pytest
 
 from tests.triggers.helpers import make_schedule
-from workflows.engine import wait_for_run
+from workflows.execution.runs import wait_for_run
 from workflows.models import Run
 
 pytestmark = [pytest.mark.distributed, pytest.mark.slow]

@@ -2,7 +2,7 @@
 
 from tests.conftest import noop_definition
 from tests.triggers.helpers import make_schedule
-from workflows.engine import wait_for_run
+from workflows.execution.runs import wait_for_run
 from workflows.models import Run, Workflow
 from workflows.schedules import start_scheduled_run
 from workflows.triggers import Schedule

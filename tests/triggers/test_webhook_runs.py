@@ -2,7 +2,7 @@
 
 import pytest
 
-from workflows.engine import wait_for_run
+from workflows.execution.runs import wait_for_run
 from workflows.models import Run
 from workflows.tokens import digest
 from workflows.triggers import WebhookTrigger

@@ -140,7 +140,7 @@ def test_cancel_cancels_and_redirects_back(owner_client, run_of, components):
 
 @pytest.mark.django_db(transaction=True)
 def test_rerun_starts_a_new_run_from_the_failure(workers, login, owner, make_workflow):
-    from workflows.engine import wait_for_run
+    from workflows.execution.runs import wait_for_run
 
     definition = noop_definition("again", steps=2)
     definition["steps"][1]["component"] = "core.fail"

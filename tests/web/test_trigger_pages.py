@@ -9,7 +9,7 @@ from django.test import Client
 from django_celery_beat.models import PeriodicTask
 
 from tests.conftest import noop_definition
-from workflows.engine import wait_for_run
+from workflows.execution.runs import wait_for_run
 from workflows.models import Run
 from workflows.schedules import periodic_task_name
 from workflows.triggers import Schedule, WebhookTrigger

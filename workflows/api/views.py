@@ -13,12 +13,13 @@ from rest_framework.decorators import action, api_view
 from rest_framework.response import Response
 
 from registry.models import Component
-from workflows import engine, metrics
+from workflows import metrics
 from workflows.api import serializers as api
 from workflows.api.errors import Conflict, ServiceUnavailable
 from workflows.api.schema import ERROR
+from workflows.execution import runs as engine
+from workflows.execution.state import StateUnavailable
 from workflows.models import Run, StepRun, Team, TeamChoiceError, Workflow
-from workflows.state import StateUnavailable
 from workflows.tokens import ApiToken
 from workflows.validation import validate
 

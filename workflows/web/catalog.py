@@ -14,9 +14,9 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from workflows import engine
+from workflows.execution import runs as engine
+from workflows.execution.state import StateUnavailable
 from workflows.models import Run, Workflow, WorkflowVersion, get_workflow_for
-from workflows.state import StateUnavailable
 from workflows.web import examples, run_form
 from workflows.web.graphs import dag_json
 from workflows.web.htmx import wants_fragment

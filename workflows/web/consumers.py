@@ -15,7 +15,7 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from workflows.events import DASHBOARD_GROUP, run_group
+from workflows.execution.events import DASHBOARD_GROUP, run_group
 from workflows.models import Run, Workflow
 from workflows.web import live
 

@@ -52,7 +52,7 @@ def dag_json(definition: dict, statuses: dict[str, str] | None = None) -> str:
 
 
 def plan_graph(plan, statuses: dict[str, str] | None = None) -> dict:
-    """The graph of a compiled plan (workflows.engine.compiled): a run's, without re-reading its definition.
+    """The graph of a compiled plan (workflows.execution.runs.compiled): a run's, without re-reading its definition.
 
     A dict, not JSON text, so `json_script` encodes it once: a 2,000-step
     graph as a JSON string inside JSON would cost the page a fifth more.

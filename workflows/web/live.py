@@ -12,16 +12,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from workflows.models import (
-    RUN_FAILED,
-    RUN_PENDING,
-    RUN_RUNNING,
-    RUN_SUCCEEDED,
-    STEP_STATUSES,
-    Run,
-    StepRun,
-    Worker,
-)
+from workflows.execution.status import RunStatus, StepStatus
+from workflows.models import Run, StepRun, Worker
 
 # The step table and the timeline leave out inputs and outputs: a run of
 # thousands of steps would drag every one of them through the socket.
@@ -67,7 +59,7 @@ def progress(run: Run) -> dict:
     finished = sum(counts.get(status, 0) for status in FINAL_STEP_STATUSES)
     segments = [
         {"status": status, "count": counts[status], "percent": 100 * counts[status] / total}
-        for status in STEP_STATUSES
+        for status in StepStatus.values
         if counts.get(status) and status != "pending"
     ]
     return {"total": total, "finished": finished, "segments": segments, "counts": counts}
@@ -166,15 +158,15 @@ def dashboard_context(user) -> dict:
     runs = Run.objects.visible_to(user)
     hour_ago = timezone.now() - timedelta(hours=1)
     finished_last_hour = dict(
-        runs.filter(finished__gte=hour_ago, status__in=[RUN_SUCCEEDED, RUN_FAILED])
+        runs.filter(finished__gte=hour_ago, status__in=[RunStatus.SUCCEEDED, RunStatus.FAILED])
         .values_list("status")
         .annotate(n=Count("id"))
         .order_by()
     )
     return {
-        "running": runs.filter(status__in=[RUN_PENDING, RUN_RUNNING]).count(),
-        "succeeded": finished_last_hour.get(RUN_SUCCEEDED, 0),
-        "failed": finished_last_hour.get(RUN_FAILED, 0),
+        "running": runs.filter(status__in=[RunStatus.PENDING, RunStatus.RUNNING]).count(),
+        "succeeded": finished_last_hour.get(RunStatus.SUCCEEDED, 0),
+        "failed": finished_last_hour.get(RunStatus.FAILED, 0),
         "recent": list(runs.select_related("workflow").order_by("-created", "-id")[:RECENT_RUNS]),
         "workers": list(Worker.objects.online()),
     }

@@ -13,9 +13,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from workflows import engine
-from workflows.models import RUN_STATUSES, Run, StepRun, Workflow, get_run_for
-from workflows.state import StateUnavailable
+from workflows.execution import runs as engine
+from workflows.execution.state import StateUnavailable
+from workflows.execution.status import RunStatus
+from workflows.models import Run, StepRun, Workflow, get_run_for
 from workflows.web import graphs, live
 from workflows.web.htmx import wants_fragment
 
@@ -32,7 +33,7 @@ def run_list(request):
     period = request.GET.get("period", "")
     if workflow:
         runs = runs.filter(workflow__slug=workflow)
-    if status in RUN_STATUSES:
+    if status in RunStatus.values:
         runs = runs.filter(status=status)
     if period in PERIODS:
         runs = runs.filter(created__gte=timezone.now() - PERIODS[period])
@@ -44,7 +45,7 @@ def run_list(request):
         "page": page,
         "query": query.urlencode(),
         "workflows": Workflow.objects.visible_to(request.user).order_by("name").values_list("slug", "name"),
-        "statuses": RUN_STATUSES,
+        "statuses": RunStatus.values,
         "periods": list(PERIODS),
         "selected": {"workflow": workflow, "status": status, "period": period},
     }

@@ -8,9 +8,9 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from workflows.execution.workers import lost_after
 from workflows.metrics import worker_rows
 from workflows.web.htmx import wants_fragment
-from workflows.workers import lost_after
 
 
 @login_required

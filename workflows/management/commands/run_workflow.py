@@ -5,9 +5,10 @@ import json
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from workflows.engine import RunRefused, start_run, wait_for_run
-from workflows.models import STEP_FINAL, Workflow, WorkflowVersion
-from workflows.state import StateUnavailable
+from workflows.execution.runs import RunRefused, start_run, wait_for_run
+from workflows.execution.state import StateUnavailable
+from workflows.execution.status import StepStatus
+from workflows.models import Workflow, WorkflowVersion
 
 
 def parse_input(item: str) -> tuple[str, object]:
@@ -88,7 +89,7 @@ class Command(BaseCommand):
             return
         self.stdout.write(f"run {run.pk} of {run.workflow.slug}@{run.version.version}: {run.status}")
         for s in steps:
-            final = "" if s["status"] in STEP_FINAL else " …"
+            final = "" if s["status"] in StepStatus.FINAL else " …"
             error = f"  {s['error']}" if s["error"] else ""
             self.stdout.write(f"  {s['step_id']}: {s['status']}{final} (attempts {s['attempt']}){error}")
         if run.outputs is not None:

@@ -35,7 +35,7 @@ def ensure_embedded_worker():
     with _lock:
         if _worker is None:
             from oaweb.celery import app
-            from workflows.heartbeat import ensure_maintenance_thread
+            from workflows.execution.heartbeat import ensure_maintenance_thread
 
             worker = EmbeddedWorker(
                 app=app,
@@ -52,7 +52,7 @@ def ensure_embedded_worker():
             thread.start()
             if not worker.consuming.wait(30):
                 raise RuntimeError("the embedded Celery worker did not start within 30 s")
-            from workflows.workers import identity
+            from workflows.execution.workers import identity
 
             identity.update(
                 queues=[settings.CELERY_TASK_DEFAULT_QUEUE],
@@ -77,7 +77,7 @@ def stop_embedded_worker() -> None:
         worker, _worker = _worker, None
     if worker is None:
         return
-    from workflows.heartbeat import stop_maintenance_thread
+    from workflows.execution.heartbeat import stop_maintenance_thread
 
     stop_maintenance_thread()
     worker.stop(in_sighandler=False)

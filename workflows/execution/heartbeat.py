@@ -52,13 +52,14 @@ running_steps = RunningSteps()
 
 
 def renew_leases() -> None:
-    from workflows.models import STEP_RUNNING, StepRun
+    from workflows.execution.status import StepStatus
+    from workflows.models import StepRun
 
     held = running_steps.snapshot()
     if not held:
         return
     now = timezone.now()
-    StepRun.objects.filter(pk__in=list(held), status=STEP_RUNNING).update(
+    StepRun.objects.filter(pk__in=list(held), status=StepStatus.RUNNING).update(
         lease_expires=now + timedelta(seconds=settings.OAWEB_LEASE_SECONDS)
     )
     current = dict(
@@ -67,14 +68,14 @@ def renew_leases() -> None:
     )
     for pk, (attempt, context) in held.items():
         status, now_attempt = current.get(pk, (None, None))
-        if status != STEP_RUNNING or now_attempt != attempt:
+        if status != StepStatus.RUNNING or now_attempt != attempt:
             context.stop.set()  # cancelled, deleted or taken over: stop wasting work
 
 
 def maintenance_loop(stop: threading.Event) -> None:
     from workflows import metrics, rollups, timings
-    from workflows.recovery import reap
-    from workflows.workers import Worker
+    from workflows.execution.recovery import reap
+    from workflows.execution.workers import Worker
 
     last_reap = 0.0
     while not stop.wait(settings.OAWEB_HEARTBEAT_SECONDS):

@@ -1,14 +1,10 @@
-"""The hot run state: per-run dependency counters, and a lock helper.
+"""Shared hot state: locks with expiry and rate-limit slots.
 
 One interface, two implementations: Redis (distributed) and in-process
-memory (embedded). The database stays the truth; this store only answers
-"which children became ready when this step finished" in O(children)
-instead of re-reading every parent's row. When a run's state is missing
-(Redis flushed or restarted), `finish_step` answers None and the engine
-rebuilds it from the StepRun rows (recovery.rebuild_run_state).
-
-A child is enqueued only after a conditional UPDATE pending -> queued, so
-even a store that answered twice could not start a step twice.
+memory (embedded). Nothing here decides a run's progress: which steps are
+ready and whether a run is finished live in the database, decided in the
+transaction that ends each step (transitions.py). Losing this store loses
+at most a lock (it expires anyway) or a rate-limit slot.
 """
 
 import threading
@@ -17,11 +13,6 @@ import uuid
 from contextlib import contextmanager
 
 from django.conf import settings
-
-# Keys expire on their own so an abandoned run can't leak memory forever;
-# a run that outlives this still works: its state is rebuilt on demand.
-STATE_TTL_SECONDS = 7 * 24 * 3600
-MARKER = "__run__"
 
 
 class StateUnavailable(Exception):
@@ -32,8 +23,6 @@ class MemoryRunState:
     """Embedded mode: everything runs in this process."""
 
     def __init__(self):
-        self._counters: dict[int, dict[str, int]] = {}
-        self._done: dict[int, set[str]] = {}
         self._locks: dict[str, float] = {}
         self._slots: dict[str, float] = {}
         self._mutex = threading.Lock()
@@ -41,40 +30,9 @@ class MemoryRunState:
     def ping(self) -> None:
         return None
 
-    def init_run(self, run_id: int, waiting: dict[str, int], done=()) -> None:
-        with self._mutex:
-            self._counters[run_id] = dict(waiting)
-            self._done[run_id] = set(done)
-
-    def has_run(self, run_id: int) -> bool:
-        return run_id in self._counters
-
-    def finish_step(self, run_id: int, step_id: str, children) -> list[str] | None:
-        with self._mutex:
-            counters = self._counters.get(run_id)
-            if counters is None:
-                return None
-            done = self._done[run_id]
-            if step_id in done:
-                return []
-            done.add(step_id)
-            ready = []
-            for child in children:
-                counters[child] = counters.get(child, 0) - 1
-                if counters[child] == 0:
-                    ready.append(child)
-            return ready
-
-    def drop_run(self, run_id: int) -> None:
-        with self._mutex:
-            self._counters.pop(run_id, None)
-            self._done.pop(run_id, None)
-
     def flush(self) -> None:
-        """Forget everything (tests use it to show a rebuild)."""
+        """Forget everything (tests)."""
         with self._mutex:
-            self._counters.clear()
-            self._done.clear()
             self._slots.clear()
 
     def reserve_slot(self, key: str, interval: float) -> float:
@@ -101,18 +59,6 @@ class MemoryRunState:
                     if self._locks.get(name) == token_until:
                         del self._locks[name]
 
-
-# Atomic "this step finished": idempotent through the done set, so a step
-# finishing twice (a redelivered task) decrements its children only once.
-FINISH_STEP_LUA = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then return {} end
-local ready = {}
-for i = 2, #ARGV do
-  if redis.call('HINCRBY', KEYS[1], ARGV[i], -1) == 0 then table.insert(ready, ARGV[i]) end
-end
-return ready
-"""
 
 # Release a lock only if we still hold it (it may have expired and been taken).
 RELEASE_LOCK_LUA = """
@@ -141,14 +87,8 @@ class RedisRunState:
 
     def __init__(self, client):
         self.client = client
-        self._finish_step = client.register_script(FINISH_STEP_LUA)
         self._release = client.register_script(RELEASE_LOCK_LUA)
         self._reserve_slot = client.register_script(RESERVE_SLOT_LUA)
-
-    @staticmethod
-    def keys(run_id: int) -> tuple[str, str]:
-        # One hash tag per run keeps both keys in one slot (Redis Cluster).
-        return f"oaweb:run:{{{run_id}}}:waiting", f"oaweb:run:{{{run_id}}}:done"
 
     def _call(self, fn, *args, **kwargs):
         import redis
@@ -160,29 +100,6 @@ class RedisRunState:
 
     def ping(self) -> None:
         self._call(self.client.ping)
-
-    def init_run(self, run_id: int, waiting: dict[str, int], done=()) -> None:
-        waiting_key, done_key = self.keys(run_id)
-        pipe = self.client.pipeline(transaction=True)
-        pipe.delete(waiting_key, done_key)
-        pipe.hset(waiting_key, mapping={MARKER: 0, **waiting})
-        if done:
-            pipe.sadd(done_key, *done)
-        pipe.expire(waiting_key, STATE_TTL_SECONDS)
-        pipe.expire(done_key, STATE_TTL_SECONDS)
-        self._call(pipe.execute)
-
-    def has_run(self, run_id: int) -> bool:
-        return bool(self._call(self.client.exists, self.keys(run_id)[0]))
-
-    def finish_step(self, run_id: int, step_id: str, children) -> list[str] | None:
-        ready = self._call(self._finish_step, keys=self.keys(run_id), args=[step_id, *children])
-        if ready is None:
-            return None
-        return [item.decode() if isinstance(item, bytes) else item for item in ready]
-
-    def drop_run(self, run_id: int) -> None:
-        self._call(self.client.delete, *self.keys(run_id))
 
     def flush(self) -> None:
         self._call(self.client.flushdb)

@@ -1,0 +1,127 @@
+"""Putting steps on the broker, and what this worker may run itself without it.
+
+Steps are `queued` in the database before their messages exist: a message
+that is never sent (the broker down, the process killed after the commit)
+is resent by the reaper (recovery.py), so publishing may fail without
+losing anything; it never raises into the step path.
+"""
+
+import logging
+
+from django.conf import settings
+
+from registry import lookup
+from workflows.execution import events, failpoints, transitions
+from workflows.execution.messages import Advance
+from workflows.execution.plans import Compiled, step_queue
+from workflows.execution.workers import identity
+
+log = logging.getLogger(__name__)
+
+
+def publish(messages) -> bool:
+    """Send a message for each step, over one producer; False when the broker couldn't take them.
+
+    Steps the broker refused are left queued and offered to the reaper at
+    once (transitions.resend_soon): it sends them when the broker is back.
+    """
+    from oaweb.celery import app
+    from workflows.execution.tasks import execute_step
+
+    messages = list(messages)
+    if not messages:
+        return True
+    if settings.EMBEDDED:
+        from workflows.execution.embedded import ensure_embedded_worker
+
+        ensure_embedded_worker()
+    sent = 0
+    try:
+        with app.producer_or_acquire() as producer:
+            for message in messages:
+                execute_step.apply_async(
+                    args=[message.step_run_id],
+                    kwargs=message.task_kwargs(),
+                    # One worker serves every queue in embedded mode.
+                    queue=settings.CELERY_TASK_DEFAULT_QUEUE if settings.EMBEDDED else message.queue,
+                    # Redis priorities: 0 runs first; ours: 9 runs first.
+                    priority=9 - message.priority,
+                    countdown=message.countdown or None,
+                    producer=producer,
+                )
+                sent += 1
+    except Exception:  # the broker is unreachable: the reaper sends them later
+        log.warning("publishing %d step(s) failed; the reaper will resend them", len(messages) - sent, exc_info=True)
+        try:
+            transitions.resend_soon(message.step_run_id for message in messages[sent:])
+        except Exception:  # the database is down too: their deadline passes on its own
+            log.warning("could not mark unsent steps for resending", exc_info=True)
+        return False
+    return True
+
+
+def after_commit(advance: Advance, from_step: bool = False) -> None:
+    """The events and messages of a committed transition. `from_step`: on a step's path (its failpoints)."""
+    for state in advance.changed:
+        events.step_changed(state)
+    if advance.skipped_below and advance.changed:
+        events.steps_changed(advance.changed[0].run_id)
+    if from_step:
+        failpoints.hit("step.after_commit")
+    publish(advance.ready)
+    if from_step:
+        failpoints.hit("step.published")
+    if advance.finished_run is not None:
+        events.run_changed(advance.finished_run)
+
+
+def continuable(version: Compiled, step_id: str) -> tuple[str, ...]:
+    """The children of `step_id` this process may run itself, in definition order.
+
+    A child qualifies when it routes to a queue this worker consumes and its
+    component has no rate limit (the limit's slots are the broker's job).
+    Processes that don't consume steps (the web server) continue nothing.
+    """
+    queues = identity["queues"]
+    if not queues:
+        return ()
+    components = lookup.components()
+    plan = version.plan
+    eligible = []
+    for child in plan.children[step_id]:
+        step = plan.steps[child]
+        info = components.get(step["component"])
+        if info is None or info.rate_limit:
+            continue
+        if settings.EMBEDDED or step_queue(step, info) in queues:
+            eligible.append(child)
+    return tuple(eligible)
+
+
+def queue_depth(name: str) -> int | None:
+    """Messages waiting in a broker queue (all priorities), or None when the broker can't say."""
+    from oaweb.celery import app
+
+    try:
+        with app.connection_for_read() as connection:
+            return connection.default_channel.queue_declare(queue=name, passive=True).message_count
+    except Exception:
+        return None
+
+
+def declare_queues(names) -> None:
+    """(Re)declare Celery's queues and their bindings on the broker.
+
+    Whatever emptied Redis (a flush, a restart without persistence) took the
+    bindings too: without them kombu silently drops what is published to
+    those queues. The reaper declares them before it resends.
+    """
+    from kombu import Exchange, Queue
+
+    from oaweb.celery import app
+
+    with app.connection_for_write() as connection:
+        channel = connection.default_channel
+        for name in names:
+            # The same queue Celery declares for a queue name it wasn't told about.
+            Queue(name, Exchange(name), routing_key=name)(channel).declare()

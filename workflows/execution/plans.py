@@ -1,0 +1,74 @@
+"""Compiled versions: what the step path needs from a definition, parsed once per process."""
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from workflows.conditions import ConditionError, parse_condition
+from workflows.graph import Plan, build_plan
+from workflows.references import STEPS, find_references
+
+
+@dataclass(frozen=True)
+class Compiled:
+    version_id: int
+    definition: dict
+    plan: Plan
+    # Per step, the steps whose outputs it reads (references in inputs and
+    # `when`): only those are fetched, not every parent (depends_on only orders).
+    reads: dict[str, frozenset[str]]
+
+
+_compiled: OrderedDict[tuple[int, str], Compiled] = OrderedDict()
+_compiled_lock = threading.Lock()
+COMPILED_CACHE_SIZE = 512
+
+
+def compiled(version_id: int, content_hash: str, definition: dict | None = None) -> Compiled:
+    """The version's plan, built once per process (versions are immutable).
+
+    Keyed by the content hash too: an id alone can come back with other
+    content (SQLite reuses the ids of rolled-back rows).
+    """
+    key = (version_id, content_hash)
+    with _compiled_lock:
+        found = _compiled.get(key)
+        if found is not None:
+            _compiled.move_to_end(key)
+            return found
+    if definition is None:
+        from workflows.models import WorkflowVersion
+
+        definition = WorkflowVersion.objects.values_list("definition", flat=True).get(pk=version_id)
+    plan = build_plan(definition)
+    found = Compiled(version_id=version_id, definition=definition, plan=plan, reads=outputs_read(plan))
+    with _compiled_lock:
+        _compiled[key] = found
+        while len(_compiled) > COMPILED_CACHE_SIZE:
+            _compiled.popitem(last=False)
+    return found
+
+
+def outputs_read(plan: Plan) -> dict[str, frozenset[str]]:
+    reads = {}
+    for step_id, step in plan.steps.items():
+        read = {reference.name for reference, _ in find_references(step.get("inputs")) if reference.source == STEPS}
+        when = step.get("when")
+        try:
+            condition = parse_condition(when) if isinstance(when, str) else None
+        except ConditionError:
+            condition = None  # the step fails with the parse error when it runs
+        if condition is not None:
+            read.update(reference.name for reference in condition.references if reference.source == STEPS)
+        reads[step_id] = frozenset(read)
+    return reads
+
+
+def plan_of(run) -> Plan:
+    """The plan of a run loaded with its version (select_related("version"))."""
+    return compiled(run.version_id, run.version.content_hash, run.version.definition).plan
+
+
+def step_queue(step: dict, info) -> str:
+    """The queue a step is published to: its own, else its component's, else "default"."""
+    return step.get("queue") or (info.queue if info else "") or "default"
