@@ -4,8 +4,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from oaweb.celery import app
 from tests.conftest import noop_definition
-from workflows.execution import embedded, heartbeat, runner, tasks, workers
+from workflows.execution import embedded, heartbeat, runner, workers
 from workflows.execution.messages import StepMessage
 from workflows.execution.runs import start_run
 from workflows.models import StepRun, Workflow
@@ -28,9 +29,7 @@ def execute_step(step_run_id, upstream=None):
 def sent(monkeypatch):
     """Every step task put on the broker: {step run id: its kwargs}; nothing runs by itself."""
     messages = {}
-    monkeypatch.setattr(
-        tasks.execute_step, "apply_async", lambda args, kwargs, **options: messages.update({args[0]: kwargs})
-    )
+    monkeypatch.setattr(app, "send_task", lambda name, args, kwargs, **options: messages.update({args[0]: kwargs}))
     return messages
 
 

@@ -18,6 +18,8 @@ from workflows.execution.workers import identity
 
 log = logging.getLogger(__name__)
 
+STEP_TASK = "oaweb.execute_step"
+
 
 def publish(messages) -> bool:
     """Send a message for each step, over one producer; False when the broker couldn't take them.
@@ -26,7 +28,6 @@ def publish(messages) -> bool:
     once (transitions.resend_soon): it sends them when the broker is back.
     """
     from oaweb.celery import app
-    from workflows.execution.tasks import execute_step
 
     messages = list(messages)
     if not messages:
@@ -39,7 +40,9 @@ def publish(messages) -> bool:
     try:
         with app.producer_or_acquire() as producer:
             for message in messages:
-                execute_step.apply_async(
+                # By name: the task's module calls this one (tasks -> runner -> dispatch).
+                app.send_task(
+                    STEP_TASK,
                     args=[message.step_run_id],
                     kwargs=message.task_kwargs(),
                     # One worker serves every queue in embedded mode.

@@ -10,7 +10,7 @@ of the broker's one-hour visibility timeout.
 
 import logging
 import threading
-import time
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -72,29 +72,33 @@ def renew_leases() -> None:
             context.stop.set()  # cancelled, deleted or taken over: stop wasting work
 
 
+# Work other rooms hang on the beat (the reaper, the metrics' sampling), in
+# the order registered; each registers itself when the app loads
+# (workflows/apps.py), so the heartbeat knows none of them.
+_hooks: list[tuple[str, Callable[[], object]]] = []
+
+
+def on_every_beat(name: str, hook: Callable[[], object]) -> None:
+    """Call `hook` after every heartbeat of this process's maintenance thread (once per name)."""
+    if name not in {known for known, _ in _hooks}:
+        _hooks.append((name, hook))
+
+
 def maintenance_loop(stop: threading.Event) -> None:
-    from workflows import metrics, rollups, timings
-    from workflows.execution.recovery import reap
     from workflows.execution.workers import Worker
 
-    last_reap = 0.0
     while not stop.wait(settings.OAWEB_HEARTBEAT_SECONDS):
         try:
             renew_leases()
             Worker.beat(active_steps=len(running_steps.snapshot()))
-            if time.monotonic() - last_reap >= settings.OAWEB_REAPER_SECONDS:
-                last_reap = time.monotonic()
-                reap()
         except Exception:  # keep beating: a database or Redis hiccup must not end the thread
-            log.exception("worker maintenance failed; retrying")
-        try:  # metrics (issue 6): finished runs, queue depth and busy workers once a minute, timings
-            rollups.add_pending()
-            metrics.sample_gauges_if_due()
-            timings.flush()
-        except Exception:  # a view of the system: never in the way of the heartbeat
-            log.warning("sampling metrics failed", exc_info=True)
-        finally:
-            close_old_connections()
+            log.exception("worker heartbeat failed; retrying")
+        for name, hook in list(_hooks):
+            try:
+                hook()
+            except Exception:  # one room's failure is never in the way of the heartbeat or the others
+                log.warning("maintenance hook %s failed", name, exc_info=True)
+        close_old_connections()
 
 
 _thread = None

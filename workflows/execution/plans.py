@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from workflows.conditions import ConditionError, parse_condition
 from workflows.graph import Plan, build_plan
+from workflows.models import WorkflowVersion
 from workflows.references import STEPS, find_references
 
 
@@ -37,8 +38,6 @@ def compiled(version_id: int, content_hash: str, definition: dict | None = None)
             _compiled.move_to_end(key)
             return found
     if definition is None:
-        from workflows.models import WorkflowVersion
-
         definition = WorkflowVersion.objects.values_list("definition", flat=True).get(pk=version_id)
     plan = build_plan(definition)
     found = Compiled(version_id=version_id, definition=definition, plan=plan, reads=outputs_read(plan))

@@ -18,6 +18,7 @@ A duplicate message is harmless: the claim is conditional.
 """
 
 import logging
+import time
 
 from django.conf import settings
 from django.utils import timezone
@@ -36,6 +37,16 @@ log = logging.getLogger(__name__)
 LOST_ATTEMPTS_ALLOWED = 2
 # A queued step whose queue is busy is sent again anyway after this many leases.
 RESEND_ANYWAY_AFTER_LEASES = 10
+
+
+_last_reap = {"at": float("-inf")}
+
+
+def reap_if_due() -> None:
+    """The heartbeat's hook: a pass every OAWEB_REAPER_SECONDS."""
+    if time.monotonic() - _last_reap["at"] >= settings.OAWEB_REAPER_SECONDS:
+        _last_reap["at"] = time.monotonic()
+        reap()
 
 
 def reap() -> None:

@@ -9,7 +9,7 @@ from workflows.execution.heartbeat import ensure_maintenance_thread
 from workflows.execution.messages import StepMessage
 
 
-@shared_task(name="oaweb.execute_step", bind=True, ignore_result=True, acks_late=True, reject_on_worker_lost=True)
+@shared_task(name=dispatch.STEP_TASK, bind=True, ignore_result=True, acks_late=True, reject_on_worker_lost=True)
 def execute_step(
     self,
     step_run_id: int,

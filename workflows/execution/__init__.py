@@ -1,0 +1,24 @@
+"""The execution core: runs, steps, their transitions and all their SQL, dispatch, recovery.
+
+    runs.py         a run as a whole: start, re-run, cancel, wait (what services call)
+    runner.py       one step: claim, resolve inputs, call the component, record, carry on
+    transitions.py  every status change, each decided in one transaction; all the SQL
+    status.py       the statuses and the table of allowed step transitions
+    messages.py     the typed records passed between these modules and over the broker
+    dispatch.py     publishing ready steps; which children a worker may continue with
+    recovery.py     the reaper: dead workers' steps, unheld messages, stalled runs
+    tasks.py        the Celery task, a thin wrapper over runner.execute
+    plans.py        compiled versions (a definition's plan, parsed once per process)
+    heartbeat.py    each worker's maintenance thread: leases, its registry row, the reaper
+    workers.py      the worker registry (model)
+    events.py       live events to Channels, buffered and coalesced
+    state.py        shared hot state in Redis or memory: locks, rate-limit slots
+    connections.py  database connections on the step path, retried when they drop
+    failpoints.py   named points where a test makes the worker kill itself
+    embedded.py     the in-process Celery worker of embedded mode
+    call_threads.py the threads components run in
+
+Imports point one way (tests/engine/test_import_graph.py): runs and tasks
+call the runner, which calls transitions and dispatch; nothing below calls
+back up.
+"""
