@@ -7,7 +7,7 @@ import pytest
 from registry.context import StepContext
 from tests.conftest import wait_until
 from workflows.execution import call_threads
-from workflows.execution.runner import StepFailure, call_with_timeout
+from workflows.execution.attempts import StepFailure, call_with_timeout
 
 
 def call(function, timeout=5.0, step=None):

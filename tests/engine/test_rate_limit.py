@@ -1,7 +1,7 @@
 """A component's rate_limit spaces its steps out, across every worker."""
 
 from tests.conftest import run_definition
-from workflows.execution.runner import rate_interval
+from workflows.execution.attempts import rate_interval
 
 
 def test_steps_of_a_rate_limited_component_start_at_least_an_interval_apart(workers):

@@ -11,6 +11,7 @@ from oaweb.celery import app
 from tests.conftest import wait_until
 from workflows.execution import embedded, heartbeat, recovery, runner, transitions, workers
 from workflows.execution.messages import StepMessage
+from workflows.execution.plans import compiled
 from workflows.execution.runs import cancel_run, start_run
 from workflows.execution.status import STEP_TRANSITIONS, StepStatus, TransitionRefused, check_step_transition
 from workflows.models import Run, StepAttempt, StepRun, Workflow
@@ -148,7 +149,7 @@ def test_a_cancelled_run_is_not_carried_on(components, team, sent, monkeypatch, 
     claimed, _ = transitions.claim(first.pk, runner.worker_name(), "task")
     cancel_run(Run.objects.get(pk=run.pk))
     with django_capture_on_commit_callbacks(execute=True):
-        runner.run_claimed(claimed, None, runner.Budget.fresh())
+        runner.Local("task").run([(claimed, None)])
     assert {row.status for row in StepRun.objects.filter(run=run)} == {StepStatus.CANCELLED}
     assert not StepAttempt.objects.filter(step_run__run=run, status="succeeded").exists()
 
@@ -158,7 +159,7 @@ def test_a_step_that_succeeds_twice_is_recorded_once(components, team, sent, dja
         run = start(team, join_definition(2))
     first = step(run, "p0")
     claimed, _ = transitions.claim(first.pk, "w", "task")
-    version = runner.compiled(claimed.version_id, claimed.version_hash)
+    version = compiled(claimed.version_id, claimed.version_hash)
     assert transitions.succeed(claimed, version, {}, {}).recorded
     assert not transitions.succeed(claimed, version, {}, {}).recorded  # a late duplicate
     assert step(run, "join").waiting == 1

@@ -23,6 +23,8 @@ class StepMessage:
     slot: bool = False
     # Seconds before a worker may take it (a retry's backoff, a rate limit's slot).
     countdown: float = 0.0
+    # Known to the sender (for its events and hand-offs); not sent: the row has it.
+    step_id: str = ""
 
     def task_kwargs(self) -> dict:
         kwargs: dict = {"component": self.component}
@@ -37,6 +39,9 @@ class StepMessage:
     def for_slot(self, wait: float) -> "StepMessage":
         """The same step, come back when its rate-limit slot is due."""
         return replace(self, slot=True, countdown=wait)
+
+    def with_upstream(self, upstream: dict | None) -> "StepMessage":
+        return replace(self, upstream=upstream) if upstream else self
 
 
 @dataclass(frozen=True)
@@ -92,8 +97,9 @@ class Advance:
     """What a recorded transition leads to, for after its commit."""
 
     recorded: bool  # False: the step was no longer this attempt's (cancelled, reaped)
+    recorded_ids: frozenset[int] = frozenset()  # of a batch, the step runs recorded
     ready: tuple[StepMessage, ...] = ()  # to publish
-    continued: ClaimedStep | None = None  # already claimed by this worker: run it now
+    continued: tuple[ClaimedStep, ...] = ()  # already claimed by this worker: run them now
     finished_run: object | None = None  # the Run, when this finished it (for its event)
     changed: tuple[StepState, ...] = ()  # for the live events
     skipped_below: bool = False  # descendants were skipped: listeners re-read the run

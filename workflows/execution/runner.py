@@ -1,52 +1,47 @@
-"""Executing steps: claim, resolve inputs, call the component, record, and carry on.
+"""Executing steps: the delivered one, then the children this worker claims as they become ready.
 
-Called by the Celery task (tasks.py) with one step's message. When the
-step's success makes a child ready that this worker may run (dispatch.
-continuable), the success's own transaction claims that child for this
-worker, and it runs here at once: no broker hop, no second claim. A
-budget bounds the carrying on, so that priorities and other runs still get
-their turn; what isn't continued is published.
+Called by the Celery task (tasks.py) with one step's message. The runner
+claims it, prepares its inputs and calls its component in a call thread
+(attempts.py). When steps succeed, their successes are recorded together
+in one transaction, which also claims for this worker the children that
+became ready and that it may run (dispatch.continuable), as many as it has
+slots for; those start here at once: no broker hop, no second claim. The
+other ready children are published. A chain thus runs in one thread; the
+siblings of a fan-out run side by side in call threads, and finish in
+shared commits.
+
+A budget bounds the carrying on (OAWEB_CONTINUE_STEPS, _SECONDS), so that
+priorities and other runs still get their turn: past it, ready children
+are published instead.
 """
 
-import json
-import logging
 import os
 import socket
-import threading
 import time
+from collections import deque
 from dataclasses import dataclass
-from datetime import timedelta
+from queue import Empty, SimpleQueue
 
-import fastjsonschema
 from django.conf import settings
-from django.db import connections
-from django.utils import timezone
 
 from registry import lookup
-from registry.catalog import CATALOG, get_callable
 from registry.context import StepContext
-from workflows.conditions import ConditionError, evaluate_condition
-from workflows.execution import call_threads, dispatch, events, failpoints, transitions
+from workflows.execution import dispatch, events, failpoints, transitions
+from workflows.execution.attempts import SKIPPED, Call, StepFailure, prepare
 from workflows.execution.connections import retrying
 from workflows.execution.heartbeat import running_steps
 from workflows.execution.messages import Advance, ClaimedStep, StepMessage, StepState
 from workflows.execution.plans import Compiled, compiled
-from workflows.execution.state import get_store
 from workflows.execution.status import StepStatus
-from workflows.models import Run, StepRun
-from workflows.references import ReferenceError, resolve
+from workflows.execution.transitions import Success
+from workflows.execution.workers import identity
+from workflows.models import Run
 from workflows.retry import RetryPolicy, retry_delay
 
-log = logging.getLogger(__name__)
-
-
-class StepFailure(Exception):
-    """A step's attempt failed; `retryable` is False when trying again can't help."""
-
-    def __init__(self, message: str, retryable: bool = True, inputs: dict | None = None):
-        super().__init__(message)
-        self.retryable = retryable
-        self.inputs = inputs
+# A child that reads only outputs of steps that just succeeded gets them in
+# its task message when they are this small, as a Celery chain passes a
+# result: one query less for it. Larger outputs stay out of the broker.
+HANDOFF_MAX_BYTES = 8 * 1024
 
 
 @dataclass
@@ -60,8 +55,8 @@ class Budget:
     def fresh(cls) -> "Budget":
         return cls(settings.OAWEB_CONTINUE_STEPS, time.monotonic() + settings.OAWEB_CONTINUE_SECONDS)
 
-    def left(self) -> bool:
-        return self.steps > 0 and time.monotonic() < self.until
+    def left(self) -> int:
+        return self.steps if time.monotonic() < self.until else 0
 
 
 def worker_name() -> str:
@@ -70,84 +65,133 @@ def worker_name() -> str:
 
 
 def execute(message: StepMessage, task_id: str = "") -> None:
-    """Run the message's step if this delivery wins the claim, then the children it continues with."""
+    """Run the message's step if this delivery wins the claim, then what it carries on with."""
     claim = retrying(transitions.claim, message.step_run_id, worker_name(), task_id, message.delay)
     if claim is None:
         return  # a duplicate delivery, a cancelled run or a finished step
     claimed, started_run = claim
     if started_run:
         events.run_changed(Run.objects.get(pk=claimed.run_id))
-    budget = Budget.fresh()
-    upstream = message.upstream
-    while claimed is not None:
-        claimed, upstream = run_claimed(claimed, upstream, budget)
+    Local(task_id).run([(claimed, message.upstream)])
 
 
-def run_claimed(claimed: ClaimedStep, upstream: dict | None, budget: Budget):
-    """Run one claimed step and record it; returns (the child to continue with or None, its upstream)."""
-    events.step_changed(StepState.of_claimed(claimed, StepStatus.RUNNING))
-    failpoints.hit("step.claimed")
-    version = compiled(claimed.version_id, claimed.version_hash)
-    step = version.plan.steps[claimed.step_id]
-    context = StepContext(run_id=claimed.run_id, step_id=claimed.step_id, attempt=claimed.attempt)
-    running_steps.add(claimed.step_run_id, claimed.attempt, context)
-    outputs = None
-    try:
+class Local:
+    """The steps one delivery runs in this process: started, awaited, recorded in batches."""
+
+    def __init__(self, task_id: str):
+        self.task_id = task_id
+        self.budget = Budget.fresh()
+        self.todo: deque[tuple[ClaimedStep, dict | None]] = deque()
+        self.calls: dict[int, Call] = {}  # step run id -> its call, while it runs
+        self.finished: SimpleQueue[int] = SimpleQueue()  # step run ids whose call returned
+
+    def run(self, claimed_steps) -> None:
+        self.todo.extend(claimed_steps)
+        while self.todo or self.calls:
+            while self.todo:
+                self.begin(*self.todo.popleft())
+            if self.calls:
+                self.collect()
+
+    def begin(self, claimed: ClaimedStep, upstream: dict | None) -> None:
+        events.step_changed(StepState.of_claimed(claimed, StepStatus.RUNNING))
+        failpoints.hit("step.claimed")
+        version = compiled(claimed.version_id, claimed.version_hash)
+        step = version.plan.steps[claimed.step_id]
+        context = StepContext(run_id=claimed.run_id, step_id=claimed.step_id, attempt=claimed.attempt)
         try:
-            outcome = attempt(claimed, step, version, upstream, context)
+            call = prepare(claimed, step, version, upstream, context)
         except StepFailure as failure:
-            advance = record_failure(claimed, version, step, failure)
-        else:
-            if outcome is SKIPPED:
-                advance = retrying(transitions.skip, claimed, version.plan)
-            else:
-                inputs, outputs, size = outcome
-                go_on_with = dispatch.continuable(version, claimed.step_id) if budget.left() else ()
-                ready_upstream = handoff(claimed.step_id, outputs, size, version)
-                advance = retrying(
-                    succeed, claimed, version, inputs, outputs, go_on_with, claimed.task_id, ready_upstream
-                )
-    finally:
-        running_steps.remove(claimed.step_run_id)
-    dispatch.after_commit(advance, from_step=True)
-    if advance.continued is None:
-        return None, None
-    budget.steps -= 1
-    failpoints.hit("step.continuing")
-    return advance.continued, {claimed.step_id: outputs}
+            self.after(record_failure(claimed, version, step, failure))
+            return
+        if call is SKIPPED:
+            self.after(retrying(transitions.skip, claimed, version.plan))
+            return
+        running_steps.add(claimed.step_run_id, claimed.attempt, context)
+        self.calls[claimed.step_run_id] = call
+        call.start(on_done=lambda done: self.finished.put(done.claimed.step_run_id))
+
+    def collect(self) -> None:
+        """Wait for a call to return (or the nearest deadline), then record every call that is over."""
+        wait = max(0.0, min(call.deadline for call in self.calls.values()) - time.monotonic())
+        over = set()
+        try:
+            over.add(self.finished.get(timeout=wait))
+        except Empty:
+            pass
+        while True:  # whatever else returned meanwhile joins the same commit
+            try:
+                over.add(self.finished.get_nowait())
+            except Empty:
+                break
+        now = time.monotonic()
+        over.update(pk for pk, call in self.calls.items() if call.deadline <= now)
+        successes, version = [], None
+        for pk in over:
+            call = self.calls.pop(pk, None)
+            if call is None:
+                continue  # a call that timed out earlier came back: already recorded as failed
+            running_steps.remove(pk)
+            version = compiled(call.claimed.version_id, call.claimed.version_hash)
+            try:
+                outputs, size = call.outputs()
+            except StepFailure as failure:
+                self.after(record_failure(call.claimed, version, call.step, failure))
+                continue
+            successes.append((Success(call.claimed, call.inputs, outputs), size))
+        if successes:
+            self.succeed(successes, version)
+
+    def succeed(self, successes, version: Compiled) -> None:
+        go_on_with = self.go_on_with(version, [success.claimed.step_id for success, _ in successes], len(successes))
+        failpoints.hit("step.before_commit")
+        records = [success for success, _ in successes]
+        advance = retrying(transitions.succeed_many, records, version, go_on_with, self.task_id)
+        outputs = {success.claimed.step_id: success.outputs for success in records}
+        size = sum(size for _, size in successes)
+        if size <= HANDOFF_MAX_BYTES:
+            advance = with_handoffs(advance, version, outputs)
+        self.after(advance)
+        if advance.continued:
+            self.budget.steps -= len(advance.continued)
+            failpoints.hit("step.continuing")
+            self.todo.extend((child, outputs) for child in advance.continued)
+
+    def go_on_with(self, version: Compiled, step_ids, freed: int) -> tuple[str, ...]:
+        """The children to claim for this worker if they become ready: as many as it has slots for.
+
+        The slots the finished steps freed, plus the process's idle ones (a
+        threads pool only: a prefork child runs one step at a time).
+        """
+        idle = 0
+        if identity.get("pool") in ("threads", "thread"):
+            idle = max(0, (identity.get("concurrency") or 1) - len(running_steps.snapshot()))
+        slots = min(freed + idle, self.budget.left())
+        if slots <= 0:
+            return ()
+        chosen: list[str] = []
+        for step_id in step_ids:
+            for child in dispatch.continuable(version, step_id):
+                if child not in chosen:
+                    chosen.append(child)
+        return tuple(chosen[:slots])
+
+    def after(self, advance: Advance) -> None:
+        dispatch.after_commit(advance, from_step=True)
 
 
-def succeed(claimed, version, inputs, outputs, go_on_with, task_id, ready_upstream) -> Advance:
-    failpoints.hit("step.before_commit")
-    advance = transitions.succeed(claimed, version, inputs, outputs, go_on_with, task_id)
-    if ready_upstream and advance.ready:
-        messages = tuple(
-            _with_upstream(message, ready_upstream.get(state.step_id))
-            for message, state in zip(advance.ready, advance.changed[1:], strict=True)
-        )
-        advance = Advance(**{**advance.__dict__, "ready": messages})
-    return advance
-
-
-def _with_upstream(message: StepMessage, upstream: dict | None) -> StepMessage:
-    if upstream is None:
-        return message
-    return StepMessage(**{**message.__dict__, "upstream": upstream})
-
-
-# A child that reads only this step's outputs gets them in its task message
-# when they are this small, as a Celery chain passes a result: one query
-# less for it. Larger outputs stay out of the broker; the child reads them.
-HANDOFF_MAX_BYTES = 8 * 1024
-
-
-def handoff(step_id: str, outputs: dict, outputs_bytes: int, version: Compiled) -> dict[str, dict]:
-    """{child: the upstream outputs to send in its message} for the children that read only this step."""
-    if outputs_bytes > HANDOFF_MAX_BYTES:
-        return {}
+def with_handoffs(advance: Advance, version: Compiled, outputs: dict) -> Advance:
+    """The ready children that read only these outputs get them in their messages."""
+    if not advance.ready:
+        return advance
     reads = version.reads
-    readers = [child for child in version.plan.children[step_id] if reads[child] and reads[child] <= {step_id}]
-    return {child: {step_id: outputs} for child in readers}
+    ready = tuple(
+        message.with_upstream({step_id: outputs[step_id] for step_id in reads[message.step_id]})
+        if reads[message.step_id] and reads[message.step_id] <= outputs.keys()
+        else message
+        for message in advance.ready
+    )
+    return Advance(**{**advance.__dict__, "ready": ready})
 
 
 def record_failure(claimed: ClaimedStep, version: Compiled, step: dict, failure: StepFailure) -> Advance:
@@ -157,169 +201,3 @@ def record_failure(claimed: ClaimedStep, version: Compiled, step: dict, failure:
         wait = retry_delay(policy, claimed.attempt)
         return retrying(transitions.retry, claimed, failure.inputs, str(failure), wait)
     return retrying(transitions.fail, claimed, version.plan, failure.inputs, str(failure))
-
-
-# --- one attempt ------------------------------------------------------------------
-
-SKIPPED = object()
-
-
-def attempt(claimed: ClaimedStep, step: dict, version: Compiled, upstream: dict | None, context: StepContext):
-    """Resolve inputs, check `when`, call the component: (inputs, outputs, their size) or SKIPPED.
-
-    Raises StepFailure. Nothing else escapes: an unexpected error fails the
-    attempt with its reason instead of leaving the step to its lease.
-    """
-    try:
-        return _attempt(claimed, step, version, upstream, context)
-    except StepFailure:
-        raise
-    except Exception as exc:
-        log.exception("step %s of run %s: unexpected error", claimed.step_id, claimed.run_id)
-        raise StepFailure(f"internal error: {type(exc).__name__}: {exc}", retryable=False) from exc
-
-
-def _attempt(claimed: ClaimedStep, step: dict, version: Compiled, upstream: dict | None, context: StepContext):
-    reads = version.reads[claimed.step_id]
-    if upstream is None or not reads <= upstream.keys():
-        upstream = outputs_of(claimed.run_id, reads) if reads else {}
-    if step.get("when"):
-        try:
-            if not evaluate_condition(step["when"], claimed.run_inputs, upstream):
-                return SKIPPED
-        except (ConditionError, ReferenceError) as exc:
-            raise StepFailure(f"when: {exc}", retryable=False) from exc
-    try:
-        inputs = resolve(step.get("inputs", {}), claimed.run_inputs, upstream)
-    except ReferenceError as exc:
-        raise StepFailure(f"inputs: {exc}", retryable=False) from exc
-    info = lookup.usable(claimed.component)
-    if info is None:
-        raise StepFailure(f"component {claimed.component} is unknown or disabled", retryable=False, inputs=inputs)
-    try:
-        inputs = schema_validator(info, "input")(inputs)
-    except fastjsonschema.JsonSchemaException as exc:
-        message = f"inputs do not match {info.name}'s input schema: {exc.message}"
-        raise StepFailure(message, retryable=False, inputs=inputs) from exc
-    timeout = step.get("timeout") or info.timeout or settings.OAWEB_STEP_TIMEOUT
-    function = get_callable(info.name, info.version, info.entrypoint, info.is_class)
-    spec = CATALOG.get(info.name)
-    try:
-        result = call_with_timeout(function, inputs, context, timeout, wants_context=bool(spec and spec.wants_context))
-        outputs, size = check_outputs(info, result)
-    except StepFailure as failure:
-        raise StepFailure(str(failure), failure.retryable, inputs=inputs) from failure
-    return inputs, outputs, size
-
-
-def outputs_of(run_id: int, step_ids) -> dict:
-    """{step id: outputs} of these steps of the run."""
-    rows = StepRun.objects.filter(run_id=run_id, step_id__in=list(step_ids)).values_list("step_id", "outputs")
-    return dict(retrying(list, rows))
-
-
-_validators: dict[tuple, object] = {}
-
-
-def schema_validator(info, which: str):
-    """The compiled input or output schema of a component, once per registry generation.
-
-    A compiled fastjsonschema validator also fills in the schema's defaults.
-    """
-    key = (which, info.name, info.version, lookup.generation())
-    validator = _validators.get(key)
-    if validator is None:
-        if len(_validators) > 512:
-            _validators.clear()
-        schema = info.input_schema if which == "input" else info.output_schema
-        validator = fastjsonschema.compile(schema or {})
-        _validators[key] = validator
-    return validator
-
-
-def call_with_timeout(function, inputs: dict, context: StepContext, timeout: float, wants_context: bool):
-    """Call a component in a call thread and wait at most `timeout` seconds.
-
-    A thread, not a signal, so it works in every pool (threads included). A
-    component that ignores `context.stop` keeps its thread until it returns:
-    Python can't kill a thread; the step has failed and moved on regardless.
-    """
-    box: dict = {}
-    done = threading.Event()
-    kwargs = {**inputs, "context": context} if wants_context else inputs
-
-    def call():
-        try:
-            box["value"] = function(**kwargs)
-        except BaseException as exc:  # reported as the step's error, never raised in the worker
-            box["error"] = exc
-        finally:
-            connections.close_all()  # this thread's connections only
-            done.set()
-
-    call_threads.run(call)
-    if not done.wait(timeout):
-        context.stop.set()
-        raise StepFailure(f"timed out after {timeout:g} s")
-    if context.stop.is_set() and "error" in box:
-        raise StepFailure("stopped: the run was cancelled", retryable=False)
-    if "error" in box:
-        error = box["error"]
-        if isinstance(error, TypeError) and "argument" in str(error):
-            raise StepFailure(f"bad inputs for the component: {error}", retryable=False)
-        raise StepFailure(f"{type(error).__name__}: {error}")
-    return box.get("value")
-
-
-def check_outputs(info, result) -> tuple[dict, int]:
-    """The outputs as the database will hold them (plain JSON), and their size in bytes of JSON."""
-    if result is None:
-        result = {}
-    if not isinstance(result, dict):
-        raise StepFailure(f"component returned {type(result).__name__}, expected an object of outputs")
-    try:
-        encoded = json.dumps(result)
-    except (TypeError, ValueError) as exc:
-        raise StepFailure(f"component returned outputs that are not JSON: {exc}") from exc
-    if len(encoded) > settings.OAWEB_MAX_OUTPUT_BYTES:
-        raise StepFailure(f"outputs are {len(encoded)} bytes, over the limit of {settings.OAWEB_MAX_OUTPUT_BYTES}")
-    try:
-        schema_validator(info, "output")(result)
-    except fastjsonschema.JsonSchemaException as exc:
-        raise StepFailure(f"outputs do not match the component's output schema: {exc.message}") from exc
-    return json.loads(encoded), len(encoded)
-
-
-# --- rate limits ---------------------------------------------------------------
-
-RATE_UNITS = {"s": 1, "m": 60, "h": 3600}
-
-
-def rate_interval(rate_limit: str) -> float | None:
-    """Seconds between two calls for a Celery-style limit: "10/s", "100/m", "5/h", or "2" (per second)."""
-    count, _, unit = rate_limit.strip().partition("/")
-    try:
-        per_unit = float(count)
-    except ValueError:
-        return None
-    if per_unit <= 0 or (unit or "s") not in RATE_UNITS:
-        return None
-    return RATE_UNITS[unit or "s"] / per_unit
-
-
-def rate_limit_wait(message: StepMessage) -> float:
-    """Reserve this step's slot under its component's rate limit; seconds to wait for it (0: go).
-
-    Limits hold across every worker (the slots live in the run-state store).
-    A waiting step's deadline moves past its slot, so the reaper leaves it be.
-    """
-    info = lookup.get(message.component)
-    interval = rate_interval(info.rate_limit) if info and info.rate_limit else None
-    if interval is None:
-        return 0.0
-    wait = get_store().reserve_slot(f"rate:{message.component}", interval)
-    if wait > 0:
-        StepRun.objects.filter(pk=message.step_run_id, status__in=StepStatus.WAITING_FOR_WORKER).update(
-            lease_expires=timezone.now() + timedelta(seconds=wait) + transitions.unclaimed_after()
-        )
-    return wait

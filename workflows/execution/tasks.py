@@ -3,7 +3,7 @@
 from celery import shared_task
 from celery.signals import worker_ready
 
-from workflows.execution import dispatch, runner
+from workflows.execution import attempts, dispatch, runner
 from workflows.execution.connections import fresh_connections, step_ended
 from workflows.execution.heartbeat import ensure_maintenance_thread
 from workflows.execution.messages import StepMessage
@@ -32,7 +32,7 @@ def execute_step(
     fresh_connections()
     try:
         if component and not slot:
-            wait = runner.rate_limit_wait(message)
+            wait = attempts.rate_limit_wait(message)
             if wait > 0:  # come back at the reserved slot, on the queue and priority this came with
                 dispatch.publish([message.for_slot(wait)])
                 return

@@ -20,7 +20,8 @@ data-modifying CTEs, which make a step's success one round trip. SQLite (the
 embedded mode) runs the same statements one by one in one transaction.
 """
 
-from dataclasses import replace
+import json
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from django.conf import settings
@@ -79,8 +80,6 @@ def _json(value):
 
 def _read_json(value):
     """A JSON column read through a raw cursor: text on SQLite (and psycopg as Django sets it up)."""
-    import json
-
     return json.loads(value) if isinstance(value, str | bytes) else value
 
 
@@ -194,27 +193,36 @@ def _start_run(run_id: int, now) -> bool:
     return bool(Run.objects.filter(pk=run_id, status=RunStatus.PENDING).update(status=RunStatus.RUNNING, started=now))
 
 
-# --- a step's outcome ---------------------------------------------------------------
+# --- successes ------------------------------------------------------------------------
 
-# The children of a step that succeeded count it off; those it was the last
-# parent of become ready: queued, or running for this worker when it is the
-# child it continues with (%(go)s; '' for none). SET expressions read the
-# row as it was, so `waiting = 1 AND status = pending` means "ready now".
-CHILDREN_SQL = """
-UPDATE {step} SET
-    waiting = waiting - 1,
-    status = CASE WHEN waiting = 1 AND status = %(pending)s
-        THEN (CASE WHEN step_id = %(go)s THEN %(running)s ELSE %(queued)s END) ELSE status END,
-    enqueued = CASE WHEN waiting = 1 AND status = %(pending)s THEN %(now)s ELSE enqueued END,
-    lease_expires = CASE WHEN waiting = 1 AND status = %(pending)s
-        THEN (CASE WHEN step_id = %(go)s THEN %(lease)s ELSE %(unclaimed)s END) ELSE lease_expires END,
-    attempt = CASE WHEN waiting = 1 AND status = %(pending)s AND step_id = %(go)s THEN attempt + 1 ELSE attempt END,
-    started = CASE WHEN waiting = 1 AND status = %(pending)s AND step_id = %(go)s THEN %(now)s ELSE started END,
-    worker = CASE WHEN waiting = 1 AND status = %(pending)s AND step_id = %(go)s THEN %(worker)s ELSE worker END,
-    task_id = CASE WHEN waiting = 1 AND status = %(pending)s AND step_id = %(go)s THEN %(task)s ELSE task_id END
-WHERE run_id = %(run)s AND step_id IN ({children}){only_if_done}
-RETURNING id, step_id, component, queue, priority, status, attempt, waiting
+# The children of steps that succeeded count them off (`n`: how many of their
+# parents succeeded here); those whose last parents these were become ready:
+# queued, or running for this worker when they are among the children it
+# continues with (`go`). SET expressions read the row as it was, so
+# `waiting = n AND status = pending` means "ready now". SQLite runs it per
+# parent (n = 1); PostgreSQL for the whole batch at once.
+_READY_NOW = "{s}waiting = {n} AND {s}status = %(pending)s"
+_GOES_ON = _READY_NOW + " AND {s}step_id {in_go}"
+CHILDREN_SET = """
+    waiting = {s}waiting - {n},
+    status = CASE WHEN {ready} THEN (CASE WHEN {s}step_id {in_go} THEN %(running)s ELSE %(queued)s END)
+        ELSE {s}status END,
+    enqueued = CASE WHEN {ready} THEN %(now)s ELSE {s}enqueued END,
+    lease_expires = CASE WHEN {ready} THEN (CASE WHEN {s}step_id {in_go} THEN %(lease)s ELSE %(unclaimed)s END)
+        ELSE {s}lease_expires END,
+    attempt = CASE WHEN {goes} THEN {s}attempt + 1 ELSE {s}attempt END,
+    started = CASE WHEN {goes} THEN %(now)s ELSE {s}started END,
+    worker = CASE WHEN {goes} THEN %(worker)s ELSE {s}worker END,
+    task_id = CASE WHEN {goes} THEN %(task)s ELSE {s}task_id END
 """
+CHILD_COLUMNS = "{s}id, {s}step_id, {s}component, {s}queue, {s}priority, {s}status, {s}attempt, {s}waiting"
+
+
+def _children_set(s: str, n: str, in_go: str) -> str:
+    ready = _READY_NOW.format(s=s, n=n)
+    goes = _GOES_ON.format(s=s, n=n, in_go=in_go)
+    return CHILDREN_SET.format(s=s, n=n, in_go=in_go, ready=ready, goes=goes)
+
 
 SUCCEED_SQL = """
 UPDATE {step} SET status = %(succeeded)s, inputs = %(inputs)s, outputs = %(outputs)s, error = '',
@@ -225,193 +233,216 @@ RETURNING id
 
 ATTEMPT_SQL = """
 INSERT INTO {attempt} (step_run_id, number, status, worker, error, started, finished, delay)
-SELECT id, %(attempt)s, %(attempt_status)s, %(worker)s, %(error)s, %(started)s, %(now)s, %(delay)s FROM {source}
+VALUES (%(id)s, %(attempt)s, %(attempt_status)s, %(worker)s, '', %(started)s, %(now)s, %(delay)s)
 """
 
 RUN_LEFT_SQL = """
-UPDATE {run} SET unfinished = unfinished - %(finals)s WHERE id = %(run)s{only_if_done} RETURNING unfinished
+UPDATE {run} SET unfinished = unfinished - %(finals)s WHERE id = %(run)s RETURNING unfinished
 """
 
-# PostgreSQL: the success, its attempt's row, the children and the run's
-# count in one statement (data-modifying CTEs): one round trip and one
-# commit. Each part depends on `done`, so nothing changes unless the step was
-# still this attempt's. SQLite has no writes in WITH: it runs the parts in turn.
-SUCCEED_CTE = """
-WITH done AS ({succeed}),
-attempt_row AS ({attempt_row}),
-run_left AS ({run_left}){children_cte}
-SELECT (SELECT count(*) FROM done), (SELECT unfinished FROM run_left){children_columns}
-FROM (SELECT 1) AS one{children_join}
+# PostgreSQL: the batch's successes, their attempts' rows, their children and
+# the run's count in ONE statement (data-modifying CTEs): one round trip and
+# one commit however many steps finished together. Each part depends on
+# `done`, so only the steps still held by these attempts count.
+SUCCEED_BATCH_SQL = """
+WITH input AS (
+    SELECT * FROM unnest(%(ids)s::bigint[], %(attempts)s::integer[], %(inputs)s::text[], %(outputs)s::text[],
+                         %(starts)s::timestamptz[], %(delays)s::double precision[])
+        AS t(id, attempt, inputs, outputs, started, delay)
+), done AS (
+    UPDATE {step} AS s SET status = %(succeeded)s, inputs = input.inputs::jsonb, outputs = input.outputs::jsonb,
+        error = '', finished = %(now)s, lease_expires = NULL
+    FROM input WHERE s.id = input.id AND s.status = %(running)s AND s.attempt = input.attempt
+    RETURNING s.id, s.step_id, input.attempt, input.started, input.delay
+), attempt_rows AS (
+    INSERT INTO {attempt} (step_run_id, number, status, worker, error, started, finished, delay)
+    SELECT id, attempt, %(attempt_status)s, %(worker)s, '', started, %(now)s, delay FROM done
+), edges AS (
+    SELECT * FROM unnest(%(parents)s::text[], %(children)s::text[]) AS e(parent, child)
+), counts AS (
+    SELECT edges.child, count(*)::integer AS n FROM edges JOIN done ON done.step_id = edges.parent GROUP BY edges.child
+), ready AS (
+    UPDATE {step} AS s SET {children_set}
+    FROM counts WHERE s.run_id = %(run)s AND s.step_id = counts.child
+    RETURNING {child_columns}
+), run_left AS (
+    UPDATE {run} SET unfinished = unfinished - (SELECT count(*) FROM done)
+    WHERE id = %(run)s AND EXISTS (SELECT FROM done)
+    RETURNING unfinished
+)
+SELECT (SELECT coalesce(array_agg(id), '{{}}') FROM done), (SELECT unfinished FROM run_left), ready.*
+FROM (SELECT 1) AS one LEFT JOIN ready ON true
 """
 
 
-def _children_sql(children, only_if_done: str) -> tuple[str, dict]:
-    names = {f"child{n}": child for n, child in enumerate(children)}
-    placeholders = ", ".join(f"%({name})s" for name in names)
-    return CHILDREN_SQL.format(step=_table(StepRun), children=placeholders, only_if_done=only_if_done), names
+@dataclass(frozen=True)
+class Success:
+    """A step this worker ran that returned outputs, to be recorded."""
 
-
-def _outcome_params(claimed: ClaimedStep, now, **extra) -> dict:
-    return {
-        "id": claimed.step_run_id,
-        "run": claimed.run_id,
-        "attempt": claimed.attempt,
-        "worker": claimed.worker,
-        "started": _at(claimed.started),
-        "now": _at(now),
-        "delay": claimed.delay,
-        "running": S.RUNNING,
-        **extra,
-    }
+    claimed: ClaimedStep
+    inputs: dict
+    outputs: dict
 
 
 def succeed(
     claimed: ClaimedStep, version: Compiled, inputs: dict, outputs: dict, go_on_with=(), task_id: str = ""
 ) -> Advance:
-    """Record a success and what it makes ready, in one transaction.
+    """Record one success and what it makes ready (succeed_many of one)."""
+    return succeed_many([Success(claimed, inputs, outputs)], version, go_on_with, task_id)
 
-    `go_on_with`: children this worker may continue with, in preference
-    order; the first of them that becomes ready is claimed for it here
-    (its claim reads the run in this transaction: a cancel that committed
-    first leaves nothing to claim). The others that became ready are
-    returned to be published. `task_id`: the delivery the continuation runs under.
+
+def succeed_many(successes, version: Compiled, go_on_with=(), task_id: str = "") -> Advance:
+    """Record successes of steps of one run and what they make ready, in one transaction.
+
+    `go_on_with`: children this worker will run itself if they become ready
+    now: they are claimed for it here, under `task_id` (the claim reads the
+    run in this transaction: a cancel that committed first leaves nothing to
+    claim). The others that became ready are returned to be published.
     """
     now = timezone.now()
-    children = version.plan.children[claimed.step_id]
-    params = _outcome_params(
-        claimed,
-        now,
-        succeeded=S.SUCCEEDED,
-        inputs=_json(inputs),
-        outputs=_json(outputs),
-        attempt_status=AttemptStatus.SUCCEEDED,
-        error="",
-        finals=1,
-        pending=S.PENDING,
-        queued=S.QUEUED,
-        go=go_on_with[0] if go_on_with else "",
-        lease=_at(now + lease()),
-        unclaimed=_at(now + unclaimed_after()),
-        task=task_id,
-    )
+    first = successes[0].claimed
+    params = {
+        "run": first.run_id,
+        "worker": first.worker,
+        "task": task_id,
+        "now": _at(now),
+        "lease": _at(now + lease()),
+        "unclaimed": _at(now + unclaimed_after()),
+        "succeeded": S.SUCCEEDED,
+        "running": S.RUNNING,
+        "pending": S.PENDING,
+        "queued": S.QUEUED,
+        "attempt_status": AttemptStatus.SUCCEEDED,
+    }
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            done, unfinished, rows = _succeed_in_one_statement(children, params)
+            done, unfinished, rows = _succeed_batch(successes, version, go_on_with, params)
         else:
-            done, unfinished, rows = _succeed_in_turn(children, params)
+            done, unfinished, rows = _succeed_in_turn(successes, version, go_on_with, params)
         if not done:
             return Advance.not_recorded()
-        ready, continued = _became_ready(claimed, rows, now, task_id)
-        if continued is None and ready:
-            continued, ready = _continue_with_another(claimed, ready, go_on_with, now, task_id)
-        finished_run = _finish_run(claimed.run_id, now) if unfinished == 0 else None
-    changed = (StepState.of_claimed(claimed, S.SUCCEEDED, finished=now),) + tuple(
-        StepState(run_id=claimed.run_id, step_id=step_id, status=S.QUEUED, enqueued=now) for step_id, _ in ready
+        ready, continued = _became_ready(first, rows, now, task_id)
+        finished_run = _finish_run(first.run_id, now) if unfinished == 0 else None
+    changed = tuple(
+        StepState.of_claimed(success.claimed, S.SUCCEEDED, finished=now)
+        for success in successes
+        if success.claimed.step_run_id in done
+    ) + tuple(
+        StepState(run_id=first.run_id, step_id=message.step_id, status=S.QUEUED, enqueued=now) for message in ready
     )
     return Advance(
         recorded=True,
-        ready=tuple(message for _, message in ready),
-        continued=continued,
+        recorded_ids=frozenset(done),
+        ready=tuple(ready),
+        continued=tuple(continued),
         finished_run=finished_run,
         changed=changed,
     )
 
 
-def _succeed_in_one_statement(children, params):
-    parts = {
-        "succeed": SUCCEED_SQL.format(step=_table(StepRun)),
-        "attempt_row": ATTEMPT_SQL.format(attempt=_table(StepAttempt), source="done"),
-        "run_left": RUN_LEFT_SQL.format(run=_table(Run), only_if_done=" AND EXISTS (SELECT FROM done)"),
-        "children_cte": "",
-        "children_columns": "",
-        "children_join": "",
+def _succeed_batch(successes, version: Compiled, go_on_with, params):
+    children = version.plan.children
+    parents, kids = [], []
+    for success in successes:
+        for child in children[success.claimed.step_id]:
+            parents.append(success.claimed.step_id)
+            kids.append(child)
+    params = {
+        **params,
+        "ids": [success.claimed.step_run_id for success in successes],
+        "attempts": [success.claimed.attempt for success in successes],
+        "inputs": [json.dumps(success.inputs) for success in successes],
+        "outputs": [json.dumps(success.outputs) for success in successes],
+        "starts": [success.claimed.started for success in successes],
+        "delays": [success.claimed.delay for success in successes],
+        "parents": parents,
+        "children": kids,
+        "go": list(go_on_with),
     }
-    if children:
-        children_sql, names = _children_sql(children, " AND EXISTS (SELECT FROM done)")
-        params = {**params, **names}
-        parts["children_cte"] = f",\nready AS ({children_sql})"
-        parts["children_columns"] = ", ready.*"
-        parts["children_join"] = " LEFT JOIN ready ON true"
+    sql = SUCCEED_BATCH_SQL.format(
+        step=_table(StepRun),
+        attempt=_table(StepAttempt),
+        run=_table(Run),
+        children_set=_children_set("s.", "counts.n", "= ANY(%(go)s::text[])"),
+        child_columns=CHILD_COLUMNS.format(s="s."),
+    )
     with connection.cursor() as cursor:
-        cursor.execute(SUCCEED_CTE.format(**parts), params)
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
-    done, unfinished = rows[0][0], rows[0][1]
-    return done, unfinished, [row[2:] for row in rows if len(row) > 2 and row[2] is not None]
+    done, unfinished = set(rows[0][0]), rows[0][1]
+    return done, unfinished, [row[2:] for row in rows if row[2] is not None]
 
 
-def _succeed_in_turn(children, params):
+def _succeed_in_turn(successes, version: Compiled, go_on_with, params):
+    """SQLite: the same writes as statements in turn (it has no writes in WITH)."""
+    go_names = {f"go{n}": step_id for n, step_id in enumerate(go_on_with or [""])}
+    in_go = "IN ({})".format(", ".join(f"%({name})s" for name in go_names))
+    done, rows = set(), []
     with connection.cursor() as cursor:
-        cursor.execute(SUCCEED_SQL.format(step=_table(StepRun)), params)
-        if cursor.fetchone() is None:
-            return 0, None, []
-        source = "(SELECT %(id)s AS id) AS done"
-        cursor.execute(ATTEMPT_SQL.format(attempt=_table(StepAttempt), source=source), params)
-        cursor.execute(RUN_LEFT_SQL.format(run=_table(Run), only_if_done=""), params)
+        for success in successes:
+            claimed = success.claimed
+            own = {
+                **params,
+                "id": claimed.step_run_id,
+                "attempt": claimed.attempt,
+                "inputs": _json(success.inputs),
+                "outputs": _json(success.outputs),
+                "started": _at(claimed.started),
+                "delay": claimed.delay,
+            }
+            cursor.execute(SUCCEED_SQL.format(step=_table(StepRun)), own)
+            if cursor.fetchone() is None:
+                continue
+            done.add(claimed.step_run_id)
+            cursor.execute(ATTEMPT_SQL.format(attempt=_table(StepAttempt)), own)
+            children = version.plan.children[claimed.step_id]
+            if children:
+                names = {f"child{n}": child for n, child in enumerate(children)}
+                sql = "UPDATE {step} SET {set} WHERE run_id = %(run)s AND step_id IN ({children}) RETURNING {columns}"
+                cursor.execute(
+                    sql.format(
+                        step=_table(StepRun),
+                        set=_children_set("", "1", in_go),
+                        children=", ".join(f"%({name})s" for name in names),
+                        columns=CHILD_COLUMNS.format(s=""),
+                    ),
+                    {**own, **names, **go_names},
+                )
+                rows.extend(cursor.fetchall())
+        if not done:
+            return done, None, []
+        cursor.execute(RUN_LEFT_SQL.format(run=_table(Run)), {"finals": len(done), "run": params["run"]})
         unfinished = cursor.fetchone()[0]
-        rows = []
-        if children:
-            children_sql, names = _children_sql(children, "")
-            cursor.execute(children_sql, {**params, **names})
-            rows = cursor.fetchall()
-    return 1, unfinished, rows
+    return done, unfinished, rows
 
 
 def _became_ready(claimed: ClaimedStep, rows, now, task_id):
-    """From the children's RETURNING rows: [(step id, message)] to publish, and the continued step."""
-    ready, continued = [], None
+    """From the children's RETURNING rows: the messages to publish, and the steps claimed for this worker."""
+    ready, continued = [], []
     for pk, step_id, component, queue, priority, status, attempt, waiting in rows:
         if waiting != 0 or status not in (S.QUEUED, S.RUNNING):
             continue  # still waiting for another parent, or skipped/cancelled meanwhile
         if status == S.RUNNING:
-            continued = _claimed_child(claimed, pk, step_id, component, attempt, queue, priority, now, task_id)
+            continued.append(
+                replace(
+                    claimed,
+                    step_run_id=pk,
+                    step_id=step_id,
+                    component=component,
+                    attempt=attempt,
+                    queue=queue,
+                    priority=priority,
+                    task_id=task_id,
+                    started=now,
+                    delay=0.0,
+                )
+            )
         else:
-            ready.append((step_id, StepMessage(pk, component, queue, priority)))
+            ready.append(StepMessage(pk, component, queue, priority, step_id=step_id))
     return ready, continued
 
 
-def _claimed_child(parent: ClaimedStep, pk, step_id, component, attempt, queue, priority, now, task_id):
-    return replace(
-        parent,
-        step_run_id=pk,
-        step_id=step_id,
-        component=component,
-        attempt=attempt,
-        queue=queue,
-        priority=priority,
-        task_id=task_id,
-        started=now,
-        delay=0.0,
-    )
-
-
-def _continue_with_another(claimed, ready, go_on_with, now, task_id):
-    """The preferred child wasn't among the ready ones: claim the first eligible one that is."""
-    eligible = set(go_on_with)
-    for position, (step_id, message) in enumerate(ready):
-        if step_id not in eligible:
-            continue
-        changed = StepRun.objects.filter(pk=message.step_run_id, status=S.QUEUED).update(
-            status=S.RUNNING,
-            attempt=1,
-            worker=claimed.worker,
-            task_id=task_id,
-            started=now,
-            lease_expires=now + lease(),
-        )
-        if changed:
-            child = _claimed_child(
-                claimed,
-                message.step_run_id,
-                step_id,
-                message.component,
-                1,
-                message.queue,
-                message.priority,
-                now,
-                task_id,
-            )
-            return child, ready[:position] + ready[position + 1 :]
-    return None, ready
+# --- other outcomes --------------------------------------------------------------------
 
 
 def skip(claimed: ClaimedStep, plan: Plan) -> Advance:
