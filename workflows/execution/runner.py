@@ -8,7 +8,8 @@ became ready and that it may run (dispatch.continuable), as many as it has
 slots for; those start here at once: no broker hop, no second claim. The
 other ready children are published. A chain thus runs in one thread; the
 siblings of a fan-out run side by side in call threads, and finish in
-shared commits.
+shared commits (commits.py groups the successes of a run that finish
+together in this process, from any thread).
 
 A budget bounds the carrying on (OAWEB_CONTINUE_STEPS, _SECONDS), so that
 priorities and other runs still get their turn: past it, ready children
@@ -26,7 +27,7 @@ from django.conf import settings
 
 from registry import lookup
 from registry.context import StepContext
-from workflows.execution import dispatch, events, failpoints, transitions
+from workflows.execution import commits, dispatch, events, failpoints, transitions
 from workflows.execution.attempts import SKIPPED, Call, StepFailure, prepare
 from workflows.execution.connections import retrying
 from workflows.execution.heartbeat import running_steps
@@ -144,9 +145,8 @@ class Local:
 
     def succeed(self, successes, version: Compiled) -> None:
         go_on_with = self.go_on_with(version, [success.claimed.step_id for success, _ in successes], len(successes))
-        failpoints.hit("step.before_commit")
         records = [success for success, _ in successes]
-        advance = retrying(transitions.succeed_many, records, version, go_on_with, self.task_id)
+        advance = commits.groups.record(records, version, go_on_with, self.task_id)
         outputs = {success.claimed.step_id: success.outputs for success in records}
         size = sum(size for _, size in successes)
         if size <= HANDOFF_MAX_BYTES:
