@@ -26,6 +26,7 @@ class RunningSteps:
     def __init__(self):
         self._steps = {}
         self._lock = threading.Lock()
+        self._freed = threading.Condition(self._lock)
 
     def add(self, step_run_id, attempt, context):
         with self._lock:
@@ -35,6 +36,21 @@ class RunningSteps:
     def remove(self, step_run_id):
         with self._lock:
             self._steps.pop(step_run_id, None)
+            self._freed.notify()
+
+    def count(self) -> int:
+        with self._lock:
+            return len(self._steps)
+
+    def wait_for_slot(self, limit: int, timeout: float) -> None:
+        """Wait until fewer than `limit` steps run here (at most `timeout` seconds).
+
+        A worker runs the siblings its successes claimed in call threads,
+        besides its pool's threads: a delivery waits here for a slot, so
+        that the process runs at most its concurrency of steps at once.
+        """
+        with self._freed:
+            self._freed.wait_for(lambda: len(self._steps) < limit, timeout)
 
     def stop(self, step_run_ids) -> None:
         """Tell those of these steps running in this process to stop now (a cancel made here)."""

@@ -160,13 +160,12 @@ class Local:
     def go_on_with(self, version: Compiled, step_ids, freed: int) -> tuple[str, ...]:
         """The children to claim for this worker if they become ready: as many as it has slots for.
 
-        The slots the finished steps freed, plus the process's idle ones (a
-        threads pool only: a prefork child runs one step at a time).
+        At least the slots the finished steps freed; in a threads pool, every
+        slot of the process no step holds (deliveries then wait for a slot:
+        tasks.py). A prefork child runs one step at a time.
         """
-        idle = 0
-        if identity.get("pool") in ("threads", "thread"):
-            idle = max(0, (identity.get("concurrency") or 1) - len(running_steps.snapshot()))
-        slots = min(freed + idle, self.budget.left())
+        slots = max(freed, free_slots())
+        slots = min(slots, self.budget.left())
         if slots <= 0:
             return ()
         chosen: list[str] = []
@@ -178,6 +177,16 @@ class Local:
 
     def after(self, advance: Advance) -> None:
         dispatch.after_commit(advance, from_step=True)
+
+
+def free_slots() -> int:
+    """Steps this process may start now besides those it runs (0 outside a threads pool)."""
+    if identity.get("pool") not in THREAD_POOLS:
+        return 0
+    return max(0, (identity.get("concurrency") or 1) - running_steps.count())
+
+
+THREAD_POOLS = ("threads", "thread")
 
 
 def with_handoffs(advance: Advance, version: Compiled, outputs: dict) -> Advance:

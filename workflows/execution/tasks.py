@@ -5,8 +5,13 @@ from celery.signals import worker_ready
 
 from workflows.execution import attempts, dispatch, runner
 from workflows.execution.connections import fresh_connections, step_ended
-from workflows.execution.heartbeat import ensure_maintenance_thread
+from workflows.execution.heartbeat import ensure_maintenance_thread, running_steps
 from workflows.execution.messages import StepMessage
+from workflows.execution.workers import identity
+
+# A delivery waits at most this long for a slot that siblings run here hold;
+# then it runs anyway (a slot held longer is a long step, not a short burst).
+SLOT_WAIT_SECONDS = 5.0
 
 
 @shared_task(name=dispatch.STEP_TASK, bind=True, ignore_result=True, acks_late=True, reject_on_worker_lost=True)
@@ -36,6 +41,8 @@ def execute_step(
             if wait > 0:  # come back at the reserved slot, on the queue and priority this came with
                 dispatch.publish([message.for_slot(wait)])
                 return
+        if identity.get("pool") in runner.THREAD_POOLS:
+            running_steps.wait_for_slot(identity.get("concurrency") or 1, timeout=SLOT_WAIT_SECONDS)
         runner.execute(message, task_id=self.request.id or "")
     finally:
         step_ended()
@@ -45,8 +52,6 @@ def execute_step(
 def start_worker_maintenance(sender=None, **kwargs) -> None:
     """Heartbeat and reaper from the moment a worker is up, not only once it runs a step:
     an idle worker must still notice that another one died."""
-    from workflows.execution.workers import identity
-
     try:  # the sender is the consumer: what this worker serves, for the workers page and continuation
         identity["queues"] = sorted(queue.name for queue in sender.task_consumer.queues)
         identity["concurrency"] = getattr(sender.pool, "limit", None)
