@@ -22,7 +22,9 @@ _client = None
 def client():
     global _client
     if _client is None:
-        _client = redis.Redis.from_url(settings.REDIS_URL)
+        # No socket timeout: the benchmark's BLPOPs wait for whole bursts
+        # (redis-py 8 times a read out after 5 s by default).
+        _client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=None)
     return _client
 
 

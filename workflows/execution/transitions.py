@@ -20,6 +20,7 @@ data-modifying CTEs, which make a step's success one round trip. SQLite (the
 embedded mode) runs the same statements one by one in one transaction.
 """
 
+import functools
 import json
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -314,15 +315,25 @@ def succeed_many(successes, version: Compiled, go_on_with=(), task_id: str = "")
         "queued": S.QUEUED,
         "attempt_status": AttemptStatus.SUCCEEDED,
     }
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            done, unfinished, rows = _succeed_batch(successes, version, go_on_with, params)
-        else:
-            done, unfinished, rows = _succeed_in_turn(successes, version, go_on_with, params)
+    if connection.vendor == "postgresql" and not any(_may_end_run(success, version) for success in successes):
+        # One statement is one transaction: no BEGIN, no COMMIT round trip.
+        done, unfinished, rows = _succeed_batch(successes, version, go_on_with, params)
         if not done:
             return Advance.not_recorded()
         ready, continued = _became_ready(first, rows, now, task_id)
-        finished_run = _finish_run(first.run_id, now) if unfinished == 0 else None
+        # Only if the children were skipped meanwhile (a rare race): the
+        # run's finish follows at once; the reaper's repair covers a crash here.
+        finished_run = _finish_run_alone(first.run_id) if unfinished == 0 else None
+    else:
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                done, unfinished, rows = _succeed_batch(successes, version, go_on_with, params)
+            else:
+                done, unfinished, rows = _succeed_in_turn(successes, version, go_on_with, params)
+            if not done:
+                return Advance.not_recorded()
+            ready, continued = _became_ready(first, rows, now, task_id)
+            finished_run = _finish_run(first.run_id, now) if unfinished == 0 else None
     changed = tuple(
         StepState.of_claimed(success.claimed, S.SUCCEEDED, finished=now)
         for success in successes
@@ -338,6 +349,20 @@ def succeed_many(successes, version: Compiled, go_on_with=(), task_id: str = "")
         finished_run=finished_run,
         changed=changed,
     )
+
+
+def _may_end_run(success: Success, version: Compiled) -> bool:
+    """Whether this success can be its run's last: only a step with no children (a sink) can.
+
+    A step with children can be the last only when all of them were skipped
+    while it ran; succeed_many finishes the run right after it then.
+    """
+    return not version.plan.children[success.claimed.step_id]
+
+
+def _finish_run_alone(run_id: int) -> Run | None:
+    with transaction.atomic():
+        return _finish_run(run_id, timezone.now())
 
 
 def _succeed_batch(successes, version: Compiled, go_on_with, params):
@@ -359,18 +384,22 @@ def _succeed_batch(successes, version: Compiled, go_on_with, params):
         "children": kids,
         "go": list(go_on_with),
     }
-    sql = SUCCEED_BATCH_SQL.format(
+    with connection.cursor() as cursor:
+        cursor.execute(_succeed_batch_sql(), params)
+        rows = cursor.fetchall()
+    done, unfinished = set(rows[0][0]), rows[0][1]
+    return done, unfinished, [row[2:] for row in rows if row[2] is not None]
+
+
+@functools.cache
+def _succeed_batch_sql() -> str:
+    return SUCCEED_BATCH_SQL.format(
         step=_table(StepRun),
         attempt=_table(StepAttempt),
         run=_table(Run),
         children_set=_children_set("s.", "counts.n", "= ANY(%(go)s::text[])"),
         child_columns=CHILD_COLUMNS.format(s="s."),
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    done, unfinished = set(rows[0][0]), rows[0][1]
-    return done, unfinished, [row[2:] for row in rows if row[2] is not None]
 
 
 def _succeed_in_turn(successes, version: Compiled, go_on_with, params):
