@@ -79,9 +79,16 @@ class WorkerPool:
         self.database_url = database_url or database_url_for_workers()
 
     def start(
-        self, name: str, queues: str = "default", concurrency: int = 4, pool: str = "threads", beat: bool = False
+        self,
+        name: str,
+        queues: str = "default",
+        concurrency: int = 4,
+        pool: str = "threads",
+        beat: bool = False,
+        env: dict | None = None,
     ) -> Worker:
-        env = {
+        """Start a worker and wait until it is ready; `env` is added to (or overrides) its environment."""
+        environment = {
             **os.environ,
             "DATABASE_URL": self.database_url,
             "OAWEB_COMPONENT_MODULES": os.environ.get("OAWEB_COMPONENT_MODULES", "tests.components"),
@@ -92,6 +99,7 @@ class WorkerPool:
             "DJANGO_SETTINGS_MODULE": "oaweb.settings",
             "PYTHONUNBUFFERED": "1",
             **self.extra_env,
+            **(env or {}),
         }
         process = subprocess.Popen(
             [
@@ -107,13 +115,15 @@ class WorkerPool:
                 *(["--beat"] if beat else []),
             ],
             cwd=ROOT,
-            env=env,
+            env=environment,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
             start_new_session=True,  # its own process group: kill() takes the pool children too
         )
         worker = Worker(name, process)
+        # What started it, to start it again the same way (tests/faults.py paused).
+        worker.options = {"queues": queues, "concurrency": concurrency, "pool": pool, "beat": beat, "env": env}
         self.workers[name] = worker
         deadline = time.monotonic() + READY_TIMEOUT
         while not worker.ready.wait(0.2):

@@ -61,7 +61,6 @@ STEP_TRANSITIONS = {
     (S.PENDING, S.SKIPPED): "an ancestor failed or was skipped",
     (S.QUEUED, S.RUNNING): "a worker claimed its message",
     (S.RETRYING, S.RUNNING): "a worker claimed its message after the backoff",
-    (S.RUNNING, S.RUNNING): "a worker claimed it after its holder's lease ran out",
     (S.RUNNING, S.SUCCEEDED): "its component returned outputs",
     (S.RUNNING, S.SKIPPED): "its `when` was false",
     (S.RUNNING, S.RETRYING): "its attempt failed and its retry policy allows another",

@@ -46,7 +46,7 @@ def _transition(sources, target):
     return tuple(sources), target
 
 
-CLAIM = _transition([S.QUEUED, S.RETRYING, S.RUNNING], S.RUNNING)
+CLAIM = _transition([S.QUEUED, S.RETRYING], S.RUNNING)
 READY = _transition([S.PENDING], S.QUEUED)
 CONTINUE = _transition([S.PENDING], S.RUNNING)
 SUCCEED = _transition([S.RUNNING], S.SUCCEEDED)
@@ -141,7 +141,7 @@ def message_of(row: StepRun, **fields) -> StepMessage:
 
 CLAIM_SQL = """
 UPDATE {step} SET status = %s, attempt = attempt + 1, worker = %s, task_id = %s, started = %s, lease_expires = %s
-WHERE id = %s AND (status IN (%s, %s) OR (status = %s AND lease_expires < %s))
+WHERE id = %s AND status IN (%s, %s)
 RETURNING id, run_id, step_id, component, attempt, queue, priority,
     (SELECT inputs FROM {run} WHERE {run}.id = {step}.run_id),
     (SELECT status FROM {run} WHERE {run}.id = {step}.run_id),
@@ -163,8 +163,10 @@ def claim(step_run_id: int, worker: str, task_id: str, delay: float = 0.0) -> tu
 
     now = timezone.now()
     sql = CLAIM_SQL.format(step=_table(StepRun), run=_table(Run), version=_table(WorkflowVersion))
-    queued, retrying, running = CLAIM[0]
-    params = [running, worker, task_id, _at(now), _at(now + lease()), step_run_id, queued, retrying, running, _at(now)]
+    # A running step whose lease ran out is not claimed here: the reaper
+    # takes it back first (transitions.take_back), writing its lost attempt.
+    queued, retrying = CLAIM[0]
+    params = [CLAIM[1], worker, task_id, _at(now), _at(now + lease()), step_run_id, queued, retrying]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
@@ -549,7 +551,7 @@ def _skip_below(run_id: int, plan: Plan, step_id: str, now) -> int:
 def _count_off(run_id: int, finals: int, now) -> Run | None:
     """Lower the run's count of unfinished steps; finish it when this was the last. Inside the transaction."""
     with connection.cursor() as cursor:
-        cursor.execute(RUN_LEFT_SQL.format(run=_table(Run), only_if_done=""), {"finals": finals, "run": run_id})
+        cursor.execute(RUN_LEFT_SQL.format(run=_table(Run)), {"finals": finals, "run": run_id})
         row = cursor.fetchone()
     if row is not None and row[0] == 0:
         return _finish_run(run_id, now)

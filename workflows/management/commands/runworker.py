@@ -1,7 +1,11 @@
 """`python manage.py runworker`: a Celery worker for oaweb's step queues."""
 
 import os
+import sys
+import threading
+import time
 
+from celery.signals import worker_shutting_down
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
@@ -47,7 +51,24 @@ class Command(BaseCommand):
             argv.append("--beat")
         from oaweb.celery import app
 
-        app.worker_main(argv=argv)
+        asked_to_stop = threading.Event()
+        worker_shutting_down.connect(lambda **kwargs: asked_to_stop.set(), weak=False)
+        code = 0
+        try:
+            app.worker_main(argv=argv)
+        except SystemExit as exit:
+            code = exit.code
+        if not asked_to_stop.is_set():
+            # Celery's consumer can give up for good when the broker vanishes
+            # while it holds unacknowledged messages (kombu 5.7 fails to
+            # restore them and the worker stops, with exit code 0): a worker
+            # must outlive a Redis outage, so this one starts again, as it was.
+            self.stderr.write("runworker: the worker stopped without being asked to; starting it again in 1 s")
+            sys.stdout.flush()
+            sys.stderr.flush()
+            time.sleep(1)
+            os.execv(sys.executable, [sys.executable, *sys.argv])
+        raise SystemExit(code)
 
 
 def _valid_autoscale(value: str) -> bool:
