@@ -25,6 +25,28 @@ from django.db.models import Count, Max, Q
 from workflows.execution.status import AttemptStatus, RunStatus, StepStatus
 from workflows.models import Run, StepRun
 
+# --- shapes of runs ------------------------------------------------------------------
+
+
+def sleep_chain(slug: str, queue: str, length: int, seconds: float) -> dict:
+    """`length` core.sleep steps of `seconds` in a chain, on `queue`."""
+    steps = [_sleep_step("s0", queue, seconds)]
+    steps += [_sleep_step(f"s{n}", queue, seconds, depends_on=[f"s{n - 1}"]) for n in range(1, length)]
+    return {"id": slug, "steps": steps}
+
+
+def sleep_fan_out(slug: str, queue: str, width: int, seconds: float) -> dict:
+    """A root, `width` core.sleep steps of `seconds` after it, and a join of them all, on `queue`."""
+    root = {"id": "root", "component": "core.noop", "queue": queue, "inputs": {"value": 1}}
+    middle = [_sleep_step(f"m{n}", queue, seconds, depends_on=["root"]) for n in range(width)]
+    join = {"id": "join", "component": "core.noop", "queue": queue, "depends_on": [step["id"] for step in middle]}
+    return {"id": slug, "steps": [root, *middle, join]}
+
+
+def _sleep_step(step_id: str, queue: str, seconds: float, **fields) -> dict:
+    return {"id": step_id, "component": "core.sleep", "queue": queue, "inputs": {"seconds": seconds}, **fields}
+
+
 # --- failpoints ---------------------------------------------------------------------
 
 

@@ -17,6 +17,8 @@ from tests.faults import (
     BackendTerminator,
     assert_each_success_recorded_once,
     purge_queues,
+    sleep_chain,
+    sleep_fan_out,
     step_counts,
     tagged_database_url,
 )
@@ -34,28 +36,15 @@ CHAINS, CHAIN_LENGTH = 8, 12
 FAN_OUTS, FAN_WIDTH = 4, 24
 
 
-def sleep_step(step_id: str, **fields) -> dict:
-    return {"id": step_id, "component": "core.sleep", "queue": QUEUE, "inputs": {"seconds": STEP_SECONDS}, **fields}
-
-
-def chain() -> dict:
-    steps = [sleep_step("s0")]
-    steps += [sleep_step(f"s{n}", depends_on=[f"s{n - 1}"]) for n in range(1, CHAIN_LENGTH)]
-    return {"id": "database-drops-chain", "steps": steps}
-
-
-def fan_out() -> dict:
-    root = {"id": "root", "component": "core.noop", "queue": QUEUE, "inputs": {"value": 1}}
-    middle = [sleep_step(f"m{n}", depends_on=["root"]) for n in range(FAN_WIDTH)]
-    join = {"id": "join", "component": "core.noop", "queue": QUEUE, "depends_on": [step["id"] for step in middle]}
-    return {"id": "database-drops-fan-out", "steps": [root, *middle, join]}
-
-
 def test_runs_finish_once_while_the_database_drops_the_workers_connections(workers, worker_processes):
     purge_queues(QUEUE)
     team = Team.default()
-    chain_version, _ = Workflow.import_definition(chain(), team=team)
-    fan_out_version, _ = Workflow.import_definition(fan_out(), team=team)
+    chain_version, _ = Workflow.import_definition(
+        sleep_chain("database-drops-chain", QUEUE, CHAIN_LENGTH, STEP_SECONDS), team=team
+    )
+    fan_out_version, _ = Workflow.import_definition(
+        sleep_fan_out("database-drops-fan-out", QUEUE, FAN_WIDTH, STEP_SECONDS), team=team
+    )
     env = {"DATABASE_URL": tagged_database_url(worker_processes.database_url, APPLICATION_NAME)}
     names = ["db-drops-1", "db-drops-2"]
     try:

@@ -16,7 +16,16 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from django.conf import settings
 
-from tests.faults import TcpProxy, assert_each_success_recorded_once, paused, purge_queues, step_counts, tail
+from tests.faults import (
+    TcpProxy,
+    assert_each_success_recorded_once,
+    paused,
+    purge_queues,
+    sleep_chain,
+    sleep_fan_out,
+    step_counts,
+    tail,
+)
 from workflows.execution.runs import start_run, wait_for_run
 from workflows.execution.status import StepStatus
 from workflows.models import StepRun, Team, Workflow
@@ -30,23 +39,6 @@ CHAINS, CHAIN_LENGTH = 4, 10
 FAN_OUTS, FAN_WIDTH = 3, 10
 RUNNING_AT_CUT = 4  # cut once at least this many steps are running
 DONE_AT_CUT = 4  # and this many have finished: they must not run again
-
-
-def sleep_step(step_id: str, **fields) -> dict:
-    return {"id": step_id, "component": "core.sleep", "queue": QUEUE, "inputs": {"seconds": STEP_SECONDS}, **fields}
-
-
-def chain() -> dict:
-    steps = [sleep_step("s0")]
-    steps += [sleep_step(f"s{n}", depends_on=[f"s{n - 1}"]) for n in range(1, CHAIN_LENGTH)]
-    return {"id": "redis-outage-chain", "steps": steps}
-
-
-def fan_out() -> dict:
-    root = {"id": "root", "component": "core.noop", "queue": QUEUE, "inputs": {"value": 1}}
-    middle = [sleep_step(f"m{n}", depends_on=["root"]) for n in range(FAN_WIDTH)]
-    join = {"id": "join", "component": "core.noop", "queue": QUEUE, "depends_on": [step["id"] for step in middle]}
-    return {"id": "redis-outage-fan-out", "steps": [root, *middle, join]}
 
 
 def through(url: str, port: int) -> str:
@@ -63,8 +55,12 @@ def succeeded_steps(runs) -> int:
 def test_runs_finish_once_after_redis_is_gone_for_20_seconds_mid_run(workers, worker_processes):
     purge_queues(QUEUE)
     team = Team.default()
-    chain_version, _ = Workflow.import_definition(chain(), team=team)
-    fan_out_version, _ = Workflow.import_definition(fan_out(), team=team)
+    chain_version, _ = Workflow.import_definition(
+        sleep_chain("redis-outage-chain", QUEUE, CHAIN_LENGTH, STEP_SECONDS), team=team
+    )
+    fan_out_version, _ = Workflow.import_definition(
+        sleep_fan_out("redis-outage-fan-out", QUEUE, FAN_WIDTH, STEP_SECONDS), team=team
+    )
     redis = urlsplit(settings.REDIS_URL)
     names = ["redis-outage-1", "redis-outage-2"]
     with paused(worker_processes, "general"), TcpProxy((redis.hostname, redis.port or 6379)) as proxy:
