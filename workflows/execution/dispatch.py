@@ -36,9 +36,10 @@ def publish(messages) -> bool:
         from workflows.execution.embedded import ensure_embedded_worker
 
         ensure_embedded_worker()
-    sent = 0
     try:
-        with app.producer_or_acquire() as producer:
+        with app.producer_or_acquire() as producer, producer.batch():
+            # One Redis pipeline for all of them (kombu's publish batch), not a
+            # round trip each: the siblings a fan-out publishes land together.
             for message in messages:
                 # By name: the task's module calls this one (tasks -> runner -> dispatch).
                 app.send_task(
@@ -52,11 +53,10 @@ def publish(messages) -> bool:
                     countdown=message.countdown or None,
                     producer=producer,
                 )
-                sent += 1
-    except Exception:  # the broker is unreachable: the reaper sends them later
-        log.warning("publishing %d step(s) failed; the reaper will resend them", len(messages) - sent, exc_info=True)
+    except Exception:  # the broker is unreachable: the reaper sends them later (a duplicate is harmless)
+        log.warning("publishing %d step(s) failed; the reaper will resend them", len(messages), exc_info=True)
         try:
-            transitions.resend_soon(message.step_run_id for message in messages[sent:])
+            transitions.resend_soon(message.step_run_id for message in messages)
         except Exception:  # the database is down too: their deadline passes on its own
             log.warning("could not mark unsent steps for resending", exc_info=True)
         return False
