@@ -330,6 +330,14 @@ class StepCounts:
     def __str__(self) -> str:
         return ", ".join(f"{name}={value}" for name, value in asdict(self).items())
 
+    def summary(self) -> str:
+        """The counts a chaos test prints: runs finished, steps, extra attempts, successes recorded twice."""
+        return (
+            f"runs finished {self.runs - self.runs_unfinished}/{self.runs} (succeeded {self.runs_succeeded}), "
+            f"steps {self.steps}, steps with more than one attempt {self.extra_attempts} "
+            f"(lost attempts {self.lost_attempts}), successes recorded twice {self.recorded_twice}"
+        )
+
 
 def step_counts(run_ids) -> StepCounts:
     run_ids = list(run_ids)

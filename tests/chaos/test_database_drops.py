@@ -69,10 +69,7 @@ def test_runs_finish_once_while_the_database_drops_the_workers_connections(worke
     counts = step_counts(run.pk for run in runs)
     line = (
         f"database drops: {terminator.terminated} worker connections terminated in {terminator.rounds} rounds "
-        f"over {dropping:.1f} s; runs finished {counts.runs - counts.runs_unfinished}/{counts.runs} "
-        f"(succeeded {counts.runs_succeeded}), steps {counts.steps}, steps with more than one attempt "
-        f"{counts.extra_attempts} (lost attempts {counts.lost_attempts}), successes recorded twice "
-        f"{counts.recorded_twice}, {seconds:.1f} s"
+        f"over {dropping:.1f} s; {counts.summary()}, {seconds:.1f} s"
     )
     print(line)
     statuses = {run.pk: (run.status, run.error) for run in runs if run.status != "succeeded"}
