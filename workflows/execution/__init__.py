@@ -1,11 +1,13 @@
 """The execution core: runs, steps, their transitions and all their SQL, dispatch, recovery.
 
     runs.py         a run as a whole: start, re-run, cancel, wait (what services call)
-    runner.py       one step: claim, resolve inputs, call the component, record, carry on
+    runner.py       a delivery: claim its step, run it and the children it claims, record them
+    attempts.py     one attempt: inputs resolved and checked, the component called, outputs checked
     transitions.py  every status change, each decided in one transaction; all the SQL
     status.py       the statuses and the table of allowed step transitions
     messages.py     the typed records passed between these modules and over the broker
     dispatch.py     publishing ready steps; which children a worker may continue with
+    commits.py      group commit: a run's successes finishing together share one statement
     recovery.py     the reaper: dead workers' steps, unheld messages, stalled runs
     tasks.py        the Celery task, a thin wrapper over runner.execute
     plans.py        compiled versions (a definition's plan, parsed once per process)
