@@ -210,3 +210,23 @@ def wait_until(predicate, timeout: float = 15) -> bool:
             return True
         time.sleep(0.1)
     return predicate()
+
+
+# --- the chaos tests' counts in every run's output --------------------------------
+# pytest hides what a passing test prints; the chaos tests' counts (runs
+# finished, successes recorded twice, steps run again) are their evidence,
+# so they are repeated at the end of the run, CI's included.
+_chaos_counts: list[tuple[str, str]] = []
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "call" and "chaos" in report.keywords and report.capstdout:
+        _chaos_counts.append((report.nodeid, report.capstdout))
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _chaos_counts:
+        terminalreporter.section("chaos tests: what was lost, stuck or done twice")
+        for nodeid, output in _chaos_counts:
+            terminalreporter.write_line(nodeid)
+            terminalreporter.write(output)
