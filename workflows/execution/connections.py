@@ -72,6 +72,9 @@ def retrying(action, *args, **kwargs):
             if connection.in_atomic_block or not is_retryable(error) or time.monotonic() > deadline:
                 raise
             log.warning("database statement failed (%s); retrying in %.2f s on a new connection", error, backoff)
-            connection.close()
+            try:
+                connection.close()
+            except DatabaseError:  # closing a connection the server already dropped
+                connection.connection = None
             time.sleep(backoff)
             backoff = min(backoff * 2, 2.0)

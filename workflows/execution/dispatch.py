@@ -78,8 +78,8 @@ def after_commit(advance: Advance, from_step: bool = False) -> None:
         events.run_changed(advance.finished_run)
 
 
-def continuable(version: Compiled, step_id: str) -> tuple[str, ...]:
-    """The children of `step_id` this process may run itself, in definition order.
+def continuable(version: Compiled, step_ids) -> tuple[str, ...]:
+    """The children of these steps this process may run itself, in definition order, each once.
 
     A child qualifies when it routes to a queue this worker consumes and its
     component has no rate limit (the limit's slots are the broker's job).
@@ -90,14 +90,15 @@ def continuable(version: Compiled, step_id: str) -> tuple[str, ...]:
         return ()
     components = lookup.components()
     plan = version.plan
-    eligible = []
-    for child in plan.children[step_id]:
-        step = plan.steps[child]
-        info = components.get(step["component"])
-        if info is None or info.rate_limit:
-            continue
-        if settings.EMBEDDED or step_queue(step, info) in queues:
-            eligible.append(child)
+    eligible = {}  # a dict keeps the order and drops a join named by two of its parents
+    for step_id in step_ids:
+        for child in plan.children[step_id]:
+            step = plan.steps[child]
+            info = components.get(step["component"])
+            if info is None or info.rate_limit:
+                continue
+            if settings.EMBEDDED or step_queue(step, info) in queues:
+                eligible[child] = True
     return tuple(eligible)
 
 

@@ -20,7 +20,7 @@ import os
 import socket
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from queue import Empty, SimpleQueue
 
 from django.conf import settings
@@ -168,12 +168,7 @@ class Local:
         slots = min(slots, self.budget.left())
         if slots <= 0:
             return ()
-        chosen: list[str] = []
-        for step_id in step_ids:
-            for child in dispatch.continuable(version, step_id):
-                if child not in chosen:
-                    chosen.append(child)
-        return tuple(chosen[:slots])
+        return dispatch.continuable(version, step_ids)[:slots]
 
     def after(self, advance: Advance) -> None:
         dispatch.after_commit(advance, from_step=True)
@@ -200,7 +195,7 @@ def with_handoffs(advance: Advance, version: Compiled, outputs: dict) -> Advance
         else message
         for message in advance.ready
     )
-    return Advance(**{**advance.__dict__, "ready": ready})
+    return replace(advance, ready=ready)
 
 
 def record_failure(claimed: ClaimedStep, version: Compiled, step: dict, failure: StepFailure) -> Advance:
