@@ -132,11 +132,13 @@ def test_a_child_on_a_queue_this_worker_does_not_consume_is_published(
     components, team, sent, monkeypatch, settings, django_capture_on_commit_callbacks
 ):
     as_worker(monkeypatch, queues=["default"])
-    settings.EMBEDDED = False  # embedded mode's one worker consumes every queue
     definition = chain_definition(3, slug="routed-chain")
     definition["steps"][1]["queue"] = "gpu"
     with django_capture_on_commit_callbacks(execute=True):
         run = start(team, definition)
+        # After the start (which asks this mode's store): embedded mode's one
+        # worker consumes every queue, so routing is only seen when distributed.
+        settings.EMBEDDED = False
         execute(step(run, "s0"))
     assert sorted(StepRun.objects.get(pk=pk).step_id for pk in sent) == ["s0", "s1"]
 
