@@ -6,9 +6,16 @@ from channels.routing import ProtocolTypeRouter
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oaweb.settings")
+# This process serves requests: its database connections come from a pool (settings).
+os.environ.setdefault("OAWEB_PROCESS", "web")
 django_asgi_app = get_asgi_application()
 
 from django.conf import settings  # noqa: E402  (after Django is set up)
+
+from workflows.redaction import redact_daphne_access_log  # noqa: E402
+
+# daphne prints its access log itself, past the LOGGING filter: no tokens in it either.
+redact_daphne_access_log()
 
 if settings.EMBEDDED:
     # Embedded mode: this process is also the worker. Starting it now (not

@@ -28,6 +28,25 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
+# --- HTTPS (README "In production behind HTTPS") -----------------------------
+# Off unless set, as in Django: `make run` and the test servers speak plain http,
+# where secure cookies would break logins without a word (the browser never sends
+# them back) and HSTS would stick in browsers for its whole max-age.
+# `check --deploy` names each one left off.
+# Only behind a proxy that terminates TLS and sets X-Forwarded-Proto itself
+# (replacing the client's): else a client could claim https.
+if env_bool("OAWEB_BEHIND_TLS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+# Load balancers and Prometheus call these on the app server itself, often over
+# plain http with no X-Forwarded-Proto: a redirect to https would fail them.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+
 INSTALLED_APPS = [
     "daphne",
     "django.contrib.admin",
@@ -52,6 +71,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Static files from the app server itself, in both modes: no collectstatic step to forget.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Redis or the database unreachable: 503 with Retry-After, not a 500 (issue 16).
+    # Before the session and auth middleware, which read the database.
+    "workflows.outages.OutageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -93,6 +115,29 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+# The web server (oaweb/asgi.py sets OAWEB_PROCESS=web) runs every request in
+# a thread of its own, and each thread would keep a PostgreSQL connection of
+# its own: 16 busy API clients exhausted max_connections. It takes
+# connections from a bounded pool instead; a request that waits longer than
+# OAWEB_DB_POOL_TIMEOUT for one answers 503. Workers keep one long-lived
+# connection per step thread (their count is bounded by their concurrency).
+OAWEB_PROCESS = env_str("OAWEB_PROCESS")
+OAWEB_DB_POOL_SIZE = env_int("OAWEB_DB_POOL_SIZE", 10, minimum=1)
+OAWEB_DB_POOL_TIMEOUT = env_float("OAWEB_DB_POOL_TIMEOUT", 5.0)
+if OAWEB_PROCESS == "web" and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A pooled connection goes back to the pool after each request; with
+    # CONN_HEALTH_CHECKS on, Django has the pool check it before handing it out.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": OAWEB_DB_POOL_SIZE,
+        "timeout": OAWEB_DB_POOL_TIMEOUT,
+        # The pool retries a lost server with a doubling delay until this many
+        # seconds, then gives up until a request asks again: without the cap
+        # the delay grows past a minute and the web tier stays down that long
+        # after PostgreSQL is back.
+        "reconnect_timeout": 5,
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: unset means embedded mode ---------------------------------------
@@ -121,7 +166,16 @@ elif REDIS_SENTINELS:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Every cache user copes with the cache failing (the throttle, the registry
+    # lookups, the webhook miss counter): a dead Redis must fail fast, not hold
+    # requests for the kernel's TCP timeouts (socket options of redis-py's pool).
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
 
 # --- Celery (read by oaweb/celery.py with the CELERY_ namespace) ----------
 if EMBEDDED:
@@ -170,6 +224,9 @@ OAWEB_COMPONENT_MODULES = env_list("OAWEB_COMPONENT_MODULES")
 OAWEB_MAX_DEFINITION_BYTES = env_int("OAWEB_MAX_DEFINITION_BYTES", 5 * 1024 * 1024, minimum=1024)
 OAWEB_MAX_DEFINITION_DEPTH = env_int("OAWEB_MAX_DEFINITION_DEPTH", 64, minimum=8)
 OAWEB_DEFAULT_TEAM = env_str("OAWEB_DEFAULT_TEAM", "default")
+# A run of more steps than this is answered at once, `pending`, and a worker
+# writes its steps (in bulk) after the answer; smaller runs are written inline.
+OAWEB_START_INLINE_STEPS = env_int("OAWEB_START_INLINE_STEPS", 500, minimum=1)
 OAWEB_EMBEDDED_CONCURRENCY = env_int("OAWEB_EMBEDDED_CONCURRENCY", 4, minimum=1)
 # A running step's lease: renewed by its worker every HEARTBEAT seconds; a
 # reaper re-queues steps whose lease expired (their worker died).
@@ -186,13 +243,17 @@ OAWEB_CONTINUE_SECONDS = env_float("OAWEB_CONTINUE_SECONDS", 2.0)
 # (workflows/execution/failpoints.py), e.g. "step.after_commit:3".
 OAWEB_FAILPOINTS = env_list("OAWEB_FAILPOINTS")
 OAWEB_MAX_OUTPUT_BYTES = env_int("OAWEB_MAX_OUTPUT_BYTES", 1024 * 1024, minimum=1024)
+# A step's inputs once references are filled in, counted while they are built:
+# room for several parents' whole outputs, not for one output repeated 200 times.
+OAWEB_MAX_INPUT_BYTES = env_int("OAWEB_MAX_INPUT_BYTES", 8 * 1024 * 1024, minimum=1024)
 
 OAWEB_HTTP_ALLOW_PRIVATE = env_bool("OAWEB_HTTP_ALLOW_PRIVATE", False)
 OAWEB_HTTP_TIMEOUT = env_float("OAWEB_HTTP_TIMEOUT", 10.0)
 OAWEB_HTTP_MAX_BYTES = env_int("OAWEB_HTTP_MAX_BYTES", 1024 * 1024, minimum=1)
 
 # --- Metrics (issue 6) ---------------------------------------------------------
-# Bearer token /metrics asks for (empty: /metrics is open, as Prometheus expects).
+# Bearer token /metrics asks for. Empty: 403 to anonymous callers unless DEBUG is on
+# (it names every team's workflows); staff sessions may always read it.
 OAWEB_METRICS_TOKEN = env_str("OAWEB_METRICS_TOKEN")
 # Finished runs older than this many days are deleted daily (prune_runs); 0: never.
 OAWEB_PRUNE_AFTER_DAYS = env_int("OAWEB_PRUNE_AFTER_DAYS", 30, minimum=0)
@@ -231,8 +292,17 @@ WHITENOISE_AUTOREFRESH = DEBUG
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Tokens and URL credentials never reach a log line (workflows/redaction.py); daphne's
+    # access log bypasses logging and is redacted from oaweb/asgi.py.
+    "filters": {"redact": {"()": "workflows.redaction.RedactingFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # Django's default logging gives these loggers handlers of their own, which would print
+    # without the filter (and, with DEBUG on, print each request warning twice): root's instead.
+    "loggers": {
+        "django": {"handlers": [], "propagate": True},
+        "django.server": {"handlers": [], "propagate": True},
+    },
 }
 
 # --- REST API ----------------------------------------------------------------

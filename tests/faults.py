@@ -18,6 +18,7 @@ import struct
 import threading
 import time
 from dataclasses import asdict, dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 from django.db import connection, connections
 from django.db.models import Count, Max, Q
@@ -255,6 +256,13 @@ class TcpProxy:
                 self.reset += 1
             self._clients.discard(each)
             each.close()
+
+
+def through(url: str, port: int) -> str:
+    """A Redis or PostgreSQL URL with a local proxy's port in place of the server's address."""
+    parts = urlsplit(url)
+    auth = parts.netloc.rpartition("@")[0]
+    return urlunsplit(parts._replace(netloc=f"{auth + '@' if auth else ''}127.0.0.1:{port}"))
 
 
 # --- dropped database connections ----------------------------------------------------------

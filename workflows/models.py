@@ -194,6 +194,9 @@ class Run(models.Model):
     # its own transaction (a row lock serialises them), so the one that brings
     # it to 0 finishes the run there and then: no later check to lose.
     unfinished = models.IntegerField(default=0)
+    # False while a large run's steps are still being written after its start
+    # answered (execution.transitions.create_deferred_steps).
+    steps_created = models.BooleanField(default=True)
 
     objects = RunQuerySet.as_manager()
 
@@ -306,6 +309,7 @@ def get_run_for(user, run_id: int) -> Run:
         raise Http404("no such run") from None
 
 
+from workflows.execution.idempotency import IdempotencyKey  # noqa: E402,F401
 from workflows.execution.workers import Worker  # noqa: E402,F401
 from workflows.rollups import GaugeSample, MetricRollup, PendingRollup  # noqa: E402,F401  (metrics, issue 6)
 from workflows.tokens import ApiToken  # noqa: E402,F401

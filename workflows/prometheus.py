@@ -6,7 +6,8 @@ the all-time rollups, gauges from the live state, timings from the Redis
 hash every process adds to (workflows/timings.py). So any web process on
 any machine answers the same, however many workers there are.
 
-Set OAWEB_METRICS_TOKEN to require `Authorization: Bearer <token>`.
+Set OAWEB_METRICS_TOKEN to require `Authorization: Bearer <token>`; with
+DEBUG off it is required (see `refusal`).
 """
 
 import hmac
@@ -151,21 +152,42 @@ class OawebCollector:
         yield from families.values()
 
 
-def authorized(request) -> bool:
-    token = settings.OAWEB_METRICS_TOKEN
-    if not token:
-        return True
+def has_token(request, token: str) -> bool:
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
     return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+
+def refusal(request) -> HttpResponse | None:
+    """Why this caller may not scrape, as the response to send; None when they may.
+
+    The text names every team's workflows, so it is not for anyone: the
+    token's bearer (Prometheus), staff (who see every team anyway), or anyone
+    with DEBUG on (`make run`). With DEBUG off and no token set, a 403 says
+    what to set, rather than an answer with fewer labels that would leave
+    dashboards silently empty.
+    """
+    token = settings.OAWEB_METRICS_TOKEN
+    if (token and has_token(request, token)) or request.user.is_staff:
+        return None
+    if token:
+        response = HttpResponse("a valid bearer token is required\n", status=401, content_type="text/plain")
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    if settings.DEBUG:
+        return None
+    return HttpResponse(
+        "/metrics names every team's workflows: set OAWEB_METRICS_TOKEN and scrape with that bearer token\n",
+        status=403,
+        content_type="text/plain",
+    )
 
 
 @never_cache
 @require_GET
 def prometheus_metrics(request):
-    if not authorized(request):
-        response = HttpResponse("a valid bearer token is required\n", status=401, content_type="text/plain")
-        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
-        return response
+    refused = refusal(request)
+    if refused is not None:
+        return refused
     registry = CollectorRegistry(auto_describe=False)
     registry.register(OawebCollector())
     return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

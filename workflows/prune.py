@@ -33,6 +33,7 @@ def parse_age(text: str) -> timedelta:
 
 def prune_runs(cutoff: datetime, batch: int = BATCH) -> int:
     """Delete finished runs that finished before `cutoff`; returns how many runs went."""
+    from workflows.execution.idempotency import forget_expired
     from workflows.execution.status import RunStatus
     from workflows.models import Run
     from workflows.rollups import MINUTE, GaugeSample, MetricRollup, add_pending
@@ -52,6 +53,7 @@ def prune_runs(cutoff: datetime, batch: int = BATCH) -> int:
             # A re-run keeps pointing at nothing (SET NULL) when its original goes.
             Run.objects.filter(pk__in=ids).delete()
         deleted += len(ids)
+    forget_expired()  # Idempotency-Keys past their 24 h
     keep_from = timezone.now() - MINUTE_ROWS_KEEP  # whatever the cutoff: only recent windows read them
     MetricRollup.objects.filter(period=MINUTE, start__lt=keep_from).delete()
     GaugeSample.objects.filter(minute__lt=keep_from).delete()

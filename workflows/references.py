@@ -37,6 +37,14 @@ class ReferenceError(Exception):  # shadows the builtin on purpose: the engine i
     """A reference points at nothing (a missing input, output, key or index)."""
 
 
+class TooLarge(ReferenceError):
+    """Filling in the references would build a value over the size limit.
+
+    A ReferenceError too: the references can't be resolved, and whoever
+    handles that (a step's attempt fails at once) handles this the same way.
+    """
+
+
 @dataclass(frozen=True, slots=True)  # slots: a validation keeps one per referenced step output
 class Reference:
     source: str  # "inputs" | "steps"
@@ -201,31 +209,64 @@ def _step_into(value, part: str, reference: Reference):
     raise ReferenceError(f"{reference.text}: nothing at {part!r}")
 
 
-def resolve(value, inputs: dict, step_outputs: dict[str, dict | None], missing: str = "raise"):
+def resolve(
+    value, inputs: dict, step_outputs: dict[str, dict | None], missing: str = "raise", max_size: int | None = None
+):
     """`value` with every reference replaced by what it points at.
 
     missing="raise" raises ReferenceError for a reference to nothing;
     missing="null" uses None (JSON-encoded as `null` inside text).
     Lists and dicts are rebuilt; resolved values are not copied, so they may
     be shared with `inputs` and `step_outputs`.
+
+    With `max_size`, raises TooLarge when the result as JSON would be over
+    `max_size` bytes. Text around references is counted as it is built, so
+    `{{ inputs.a }}` written 200 times stops at the limit instead of
+    building 200 copies first; whole references, shared rather than copied,
+    are counted after (json_size_over).
     """
     if missing not in ("raise", "null"):
         raise ValueError(f"missing must be 'raise' or 'null', not {missing!r}")
-    return _resolve(value, inputs, step_outputs, missing == "null")
+    budget = _Budget(max_size)
+    resolved = _resolve(value, inputs, step_outputs, missing == "null", budget)
+    if max_size is not None and json_size_over(resolved, max_size):
+        raise budget.exceeded()
+    return resolved
 
 
-def _resolve(value, inputs, step_outputs, missing_is_null: bool):
+class _Budget:
+    """What interpolated text may still take, over all the strings of one resolve()."""
+
+    def __init__(self, limit: int | None):
+        self.limit = limit
+        self.used = 0
+
+    def check(self, value) -> None:
+        """TooLarge if `value`, written out, could not fit in what is left (before it is written out)."""
+        if self.limit is not None and json_size_over(value, self.limit - self.used):
+            raise self.exceeded()
+
+    def spend(self, size: int) -> None:
+        self.used += size
+        if self.limit is not None and self.used > self.limit:
+            raise self.exceeded()
+
+    def exceeded(self) -> TooLarge:
+        return TooLarge(f"over {self.limit} bytes once references are filled in")
+
+
+def _resolve(value, inputs, step_outputs, missing_is_null: bool, budget: _Budget):
     if isinstance(value, str):
         if "{{" not in value:
             return value
         whole = is_whole_reference(value)
         if whole is not None:
             return _lookup(whole, inputs, step_outputs, missing_is_null)
-        return _SCAN_RE.sub(lambda match: _interpolate(match, inputs, step_outputs, missing_is_null), value)
+        return _SCAN_RE.sub(lambda match: _interpolate(match, inputs, step_outputs, missing_is_null, budget), value)
     if isinstance(value, dict):
-        return {key: _resolve(child, inputs, step_outputs, missing_is_null) for key, child in value.items()}
+        return {key: _resolve(child, inputs, step_outputs, missing_is_null, budget) for key, child in value.items()}
     if isinstance(value, list):
-        return [_resolve(child, inputs, step_outputs, missing_is_null) for child in value]
+        return [_resolve(child, inputs, step_outputs, missing_is_null, budget) for child in value]
     return value
 
 
@@ -238,9 +279,48 @@ def _lookup(reference, inputs, step_outputs, missing_is_null: bool):
         raise
 
 
-def _interpolate(match: re.Match, inputs, step_outputs, missing_is_null: bool) -> str:
+def _interpolate(match: re.Match, inputs, step_outputs, missing_is_null: bool, budget: _Budget) -> str:
     body = match["body"]
     if body is None:  # not a reference: the text stays as written
         return match.group(0)
     value = _lookup(_reference(match, body), inputs, step_outputs, missing_is_null)
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    if not isinstance(value, str):
+        budget.check(value)  # json.dumps would build it all before spend() could count it
+        value = json.dumps(value, ensure_ascii=False)
+    budget.spend(len(value))  # re.sub joins the pieces only at the end: this stops it before
+    return value
+
+
+def json_size_over(value, limit: int) -> bool:
+    """Whether `value` written as JSON would surely be over `limit` bytes, found without writing it.
+
+    Counts a lower bound: a string's characters and its quotes, a byte per
+    number, brackets and separators (escapes, digits and UTF-8 only add).
+    A value shared many times counts each time, as json.dumps would write
+    it; the count stops as soon as it passes `limit`, so a huge value costs
+    no more than `limit` steps. A stack of iterators: no recursion, and
+    memory for the depth only.
+    """
+    size = 0
+    stack = [iter((value,))]
+    while stack:
+        for item in stack[-1]:
+            if isinstance(item, dict):
+                # Braces, then per key its quotes, colon and a comma (one fewer comma than keys).
+                size += 1 + sum(len(key) + 4 if isinstance(key, str) else 4 for key in item) if item else 2
+                if size > limit:
+                    return True
+                stack.append(iter(item.values()))
+                break  # walk into it, then on with this one
+            if isinstance(item, list):
+                size += 1 + len(item) if item else 2  # brackets and the commas between items
+                if size > limit:
+                    return True
+                stack.append(iter(item))
+                break
+            size += len(item) + 2 if isinstance(item, str) else 1
+            if size > limit:
+                return True
+        else:
+            stack.pop()
+    return False

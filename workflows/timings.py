@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 # Seconds; a value falls in the first bucket with value <= bound, else in the last one.
 BOUNDS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 FLUSH_SECONDS = 2.0
+# After a failed flush (Redis unreachable) the next one waits this much longer.
+FAILED_FLUSH_PAUSE = 30.0
 REDIS_KEY = "oaweb:timings"
 
 # name -> what it times (the Prometheus help text).
@@ -83,6 +85,10 @@ class Recorder:
                 pipe.hincrbyfloat(REDIS_KEY, f"{prefix}sum", histogram[-1])
             pipe.execute()
         except Exception:  # timings are a view: never fail a request or a step over them
+            # Nor slow them down: a Redis that hangs costs a socket timeout per try,
+            # and with this process's requests each due to flush, each would pay it.
+            with self._lock:
+                self._flushed = time.monotonic() + FAILED_FLUSH_PAUSE
             log.warning("flushing timings to Redis failed; %d series dropped", len(pending), exc_info=True)
 
     def totals(self) -> dict[tuple, list]:

@@ -33,7 +33,7 @@ from jsonschema import Draft7Validator, ValidationError, validators
 from jsonschema.exceptions import SchemaError
 
 from registry import lookup
-from workflows import timings
+from workflows import jsonbody, timings
 from workflows.conditions import ConditionError, parse_condition
 from workflows.format import (
     FORMAT_SCHEMA,
@@ -97,6 +97,9 @@ def parse_definition(raw: bytes | str) -> tuple[object | None, list[dict]]:
 
     The size is checked before parsing; the nesting depth after, and
     json.loads' own RecursionError on absurd nesting becomes an issue too.
+    The text is read by the same strict reader as request bodies
+    (workflows/jsonbody.py): a value it refuses (NaN, a lone surrogate...)
+    is an invalid_json issue whose path points at the value.
     """
     limit = settings.OAWEB_MAX_DEFINITION_BYTES
     if isinstance(raw, bytes | bytearray | memoryview):
@@ -118,15 +121,13 @@ def parse_definition(raw: bytes | str) -> tuple[object | None, list[dict]]:
     else:
         raise TypeError(f"parse_definition expects bytes or str, not {type(raw).__name__}")
     try:
-        value = json.loads(text, parse_constant=_refuse_constant)
-    except RecursionError:
-        return None, [_too_deep()]
+        value = jsonbody.loads(text, settings.OAWEB_MAX_DEFINITION_DEPTH)
     except json.JSONDecodeError as exc:
         return None, [make_issue("invalid_json", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]
-    except ValueError as exc:
-        return None, [make_issue("invalid_json", f"not valid JSON: {exc}")]
-    if nesting_exceeds(value, settings.OAWEB_MAX_DEFINITION_DEPTH):
-        return None, [_too_deep()]
+    except jsonbody.Refused as refused:
+        if refused.code == jsonbody.TOO_DEEP:
+            return None, [_too_deep()]
+        return None, [make_issue("invalid_json", refused.problem, refused.pointer)]
     return value, []
 
 
@@ -145,8 +146,9 @@ def validate_inputs(definition: dict, given: dict | None) -> tuple[dict, list[di
 
     Returns (values, issues). Issue paths point into a request body of the
     form {"inputs": {...}}. Codes: missing_input (no value and no default),
-    invalid_input (the value does not fit the input's schema), unknown_input
-    (a warning; the value is dropped), schema (`given` is not an object).
+    invalid_input (the value does not fit the input's schema, or can't be
+    stored: NaN, a lone surrogate, NUL), unknown_input (a warning; the value
+    is dropped), schema (`given` is not an object).
     """
     declared = definition.get("inputs") if isinstance(definition, dict) else None
     declared = declared if isinstance(declared, dict) else {}
@@ -154,6 +156,11 @@ def validate_inputs(definition: dict, given: dict | None) -> tuple[dict, list[di
         given = {}
     if not isinstance(given, dict):
         return {}, [make_issue("schema", f"run inputs must be an object, not {json_type(given)}", "/inputs")]
+    try:
+        # The doors read JSON strictly already; this holds for callers that built values in Python.
+        jsonbody.check_value(given)
+    except jsonbody.Refused as refused:
+        return {}, [make_issue("invalid_input", refused.problem, f"/inputs{refused.pointer}")]
     issues = []
     values = {}
     for name in given:
@@ -301,10 +308,6 @@ def _too_deep(path: str = "") -> dict:
         path,
         suggestion="flatten the nested values, or raise OAWEB_MAX_DEFINITION_DEPTH",
     )
-
-
-def _refuse_constant(name: str):
-    raise ValueError(f"{name} is not a JSON value")
 
 
 def nesting_exceeds(value, limit: int) -> bool:

@@ -6,6 +6,11 @@ IP over OAWEB_WEBHOOK_MAX_MISSES misses in OAWEB_WEBHOOK_MISS_WINDOW seconds
 gets 429 for every token, valid or not, until the window ends (a valid token
 still working would tell a guesser when they hit). Unknown and disabled
 tokens both get the same 404.
+
+With Redis unreachable nothing can start a run: a call answers 503 with
+Retry-After (workflows/outages.py). When the miss counts are in Redis too
+(not with Sentinel: then the cache is per process), that 503 comes before
+the token is looked up, so an outage doesn't tell a guesser a hit either.
 """
 
 from django.conf import settings
@@ -16,6 +21,8 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from workflows import outages
+from workflows.execution import idempotency
 from workflows.execution import runs as engine
 from workflows.execution.state import StateUnavailable
 from workflows.jsonbody import BodyError, read_json
@@ -90,19 +97,34 @@ def receive(request, token: str):
         return error(404, "not_found", "no such webhook")
     try:
         inputs = read_inputs(request)
+        key = idempotency.read_key(request.headers.get("Idempotency-Key"))
     except BodyError as exc:
-        return error(exc.status, exc.code, exc.detail)
+        where = {"pointer": exc.pointer} if exc.pointer is not None else {}
+        return error(exc.status, exc.code, exc.detail, **where)
+    except idempotency.BadKey as exc:
+        return error(400, "invalid_idempotency_key", str(exc))
+
+    def start():
+        return engine.start_run(trigger.workflow, inputs, user=trigger.created_by, trigger="webhook")
+
     try:
-        run = engine.start_run(trigger.workflow, inputs, user=trigger.created_by, trigger="webhook")
+        run, replayed = idempotency.start_once(f"webhook:{trigger.pk}", key, inputs, start)
     except engine.RunRefused as exc:
         return error(400, "invalid_inputs", str(exc), issues=exc.issues)
+    except idempotency.KeyReused as exc:
+        return error(422, "idempotency_key_reused", str(exc))
     except StateUnavailable:
-        return error(503, "unavailable", "the run-state store is unavailable; nothing was started, retry later")
+        response = error(503, "unavailable", "the run-state store is unavailable; nothing was started, retry later")
+        response["Retry-After"] = str(outages.RETRY_AFTER_SECONDS)
+        return response
     WebhookTrigger.objects.filter(pk=trigger.pk).update(last_used=timezone.now())
-    return JsonResponse(
+    response = JsonResponse(
         {"run": run.pk, "status": run.status, "workflow": trigger.workflow.slug, "version": run.version.version},
         status=202,
     )
+    if replayed:
+        response["Idempotent-Replayed"] = "true"
+    return response
 
 
 urlpatterns = [path("<str:token>/", receive, name="webhook")]

@@ -16,10 +16,12 @@ from workflows.execution.workers import Worker
 from workflows.validation import validate
 
 pytestmark = pytest.mark.django_db
+METRICS_TOKEN = "s3cret-token"
 
 
 def scrape(client=None, **headers) -> dict:
-    """{sample name: {frozenset(labels): value}} of one scrape."""
+    """{sample name: {frozenset(labels): value}} of one scrape, with the token as Prometheus sends it."""
+    headers.setdefault("HTTP_AUTHORIZATION", f"Bearer {METRICS_TOKEN}")
     response = (client or Client()).get("/metrics", **headers)
     assert response.status_code == 200, response.content
     assert response["Content-Type"].startswith("text/plain; version=")
@@ -85,16 +87,17 @@ def test_a_token_is_required_when_set(settings_token):
     assert Client().get("/metrics").status_code == 401
     assert Client().get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
     assert Client().get("/metrics").headers["WWW-Authenticate"].startswith("Bearer")
-    scrape(HTTP_AUTHORIZATION="Bearer s3cret-token")
+    scrape(HTTP_AUTHORIZATION=f"Bearer {METRICS_TOKEN}")
 
 
 def test_post_is_refused():
     assert Client().post("/metrics").status_code == 405
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def settings_token(settings):
-    settings.OAWEB_METRICS_TOKEN = "s3cret-token"
+    """With DEBUG off (as here) /metrics needs a token (tests/metrics/test_metrics_access.py)."""
+    settings.OAWEB_METRICS_TOKEN = METRICS_TOKEN
 
 
 @pytest.mark.distributed

@@ -23,10 +23,17 @@ DEFINITION = {
     ],
     "inputs": {"fail": {"type": "boolean", "default": False}},
 }
+METRICS_TOKEN = "s3cret-token"
+
+
+@pytest.fixture(autouse=True)
+def metrics_token(settings):
+    """With DEBUG off (as here) /metrics needs a token: these scrape as Prometheus does."""
+    settings.OAWEB_METRICS_TOKEN = METRICS_TOKEN
 
 
 def scrape_value(name, **labels):
-    text = Client().get("/metrics").content.decode()
+    text = Client().get("/metrics", HTTP_AUTHORIZATION=f"Bearer {METRICS_TOKEN}").content.decode()
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
             if sample.name == name and sample.labels == labels:

@@ -15,6 +15,7 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import BaseParser
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from workflows import outages
 from workflows.jsonbody import BodyError, check_declared_size, read_json
 
 MAX_OFFSET = 1_000_000_000
@@ -38,9 +39,25 @@ class Conflict(exceptions.APIException):
     default_code = "conflict"
 
 
+class KeyReused(exceptions.APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = "the Idempotency-Key was used for a different request"
+    default_code = "idempotency_key_reused"
+
+
+class InvalidJSONValue(exceptions.ParseError):
+    """A body value oaweb refuses (workflows/jsonbody.py); the answer adds its `pointer` (RFC 6901)."""
+
+    def __init__(self, detail: str, code: str, pointer: str):
+        super().__init__(detail, code)
+        self.extra = {"pointer": pointer}  # exception_handler adds these fields to the answer
+
+
 def as_api_error(error: BodyError) -> exceptions.APIException:
     if error.status == status.HTTP_413_REQUEST_ENTITY_TOO_LARGE:
         return PayloadTooLarge(error.detail)
+    if error.pointer is not None:
+        return InvalidJSONValue(error.detail, error.code, error.pointer)
     return exceptions.ParseError(error.detail)
 
 
@@ -56,7 +73,7 @@ class SizeFirstNegotiation(DefaultContentNegotiation):
 
 
 class StrictJSONParser(BaseParser):
-    """JSON only, read by workflows/jsonbody.py: size, UTF-8, nesting and NUL checked."""
+    """JSON only, read by workflows/jsonbody.py: size, UTF-8, nesting and every value checked."""
 
     media_type = "application/json"
 
@@ -74,9 +91,13 @@ def exception_handler(exc, context):
     if isinstance(exc, ValueError | DataError) and "NUL (0x00)" in str(exc):
         # PostgreSQL can't hold U+0000 in text: a query parameter carrying one is the client's error.
         exc = exceptions.ValidationError({"detail": "parameters may not contain NUL characters"})
+    exc = as_unavailable(exc, context)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
+    if response.status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
+        # Every 503 is an outage the client should retry: say when (RFC 9110 §10.2.3).
+        response.setdefault("Retry-After", str(outages.RETRY_AFTER_SECONDS))
     if isinstance(response.data, dict) and "detail" in response.data:
         code = getattr(exc, "default_code", "error")
         if isinstance(exc, exceptions.APIException):
@@ -84,8 +105,18 @@ def exception_handler(exc, context):
             code = codes if isinstance(codes, str) else code
         elif response.status_code == 404:
             code = "not_found"
-        response.data = {"detail": str(response.data["detail"]), "code": code}
+        response.data = {"detail": str(response.data["detail"]), "code": code, **getattr(exc, "extra", {})}
     return response
+
+
+def as_unavailable(exc, context):
+    """Redis or the database unreachable is a 503 the client may retry, not a 500 (workflows/outages.py)."""
+    service = outages.is_outage(exc)
+    if service is None:
+        return exc
+    request = context.get("request")
+    outages.note(service, exc, outages.where(request) if request is not None else "the API")
+    return ServiceUnavailable(outages.detail(service))
 
 
 class Pagination(LimitOffsetPagination):

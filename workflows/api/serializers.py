@@ -5,6 +5,7 @@ from rest_framework import serializers
 from registry.catalog import KINDS
 from registry.models import Component
 from workflows.models import Run, StepAttempt, StepRun, Workflow, WorkflowVersion
+from workflows.redaction import redact_data
 from workflows.tokens import ApiToken
 
 
@@ -22,6 +23,20 @@ class StrictSerializerMixin:
 
 class StrictSerializer(StrictSerializerMixin, serializers.Serializer):
     pass
+
+
+class RedactedDataMixin:
+    """Inputs and outputs with URL credentials and tokens masked (workflows/redaction.py).
+
+    Masked on the way out only: the database keeps them whole for later steps and re-runs.
+    """
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        for name in ("inputs", "outputs"):
+            if name in data:
+                data[name] = redact_data(data[name])
+        return data
 
 
 class ComponentSerializer(serializers.ModelSerializer):
@@ -146,7 +161,7 @@ class StepSerializer(serializers.ModelSerializer):
         ]
 
 
-class StepDetailSerializer(StepSerializer):
+class StepDetailSerializer(RedactedDataMixin, StepSerializer):
     run = serializers.PrimaryKeyRelatedField(read_only=True)
     attempts = AttemptSerializer(many=True, read_only=True)
 
@@ -154,7 +169,7 @@ class StepDetailSerializer(StepSerializer):
         fields = [*StepSerializer.Meta.fields, "run", "inputs", "outputs", "attempts"]
 
 
-class RunSerializer(serializers.ModelSerializer):
+class RunSerializer(RedactedDataMixin, serializers.ModelSerializer):
     workflow = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     version = serializers.SlugRelatedField(slug_field="version", read_only=True)
 

@@ -1,9 +1,27 @@
-"""Per-token (else per-user) request rates; over the rate is a 429 with Retry-After."""
+"""Per-token (else per-user) request rates; over the rate is a 429 with Retry-After.
 
+The counts live in the shared cache (Redis in distributed mode). When it is
+unreachable the same rate is counted in this process's memory instead: reads
+that need only the database go on being served, and a client retrying hard
+through an outage is still held to the rate on each server process.
+"""
+
+import time
+
+from django.core.cache.backends.locmem import LocMemCache
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from workflows import outages
 from workflows.tokens import ApiToken
+
+# The fallback's counts: per process, forgotten when the process ends.
+LOCAL_CACHE = LocMemCache("oaweb-throttle-fallback", {})
+# After a failure the shared cache is left alone this long: a Redis host that
+# is gone costs a connect timeout per attempt, which would otherwise be added
+# to every request of the outage.
+SHARED_RETRY_SECONDS = 5.0
+_shared = {"down_until": 0.0}
 
 
 class TokenRateThrottle(SimpleRateThrottle):
@@ -21,3 +39,15 @@ class TokenRateThrottle(SimpleRateThrottle):
         else:
             ident = f"ip-{self.get_ident(request)}"
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+    def allow_request(self, request, view):
+        if time.monotonic() >= _shared["down_until"]:
+            try:
+                return super().allow_request(request, view)
+            except Exception as exc:
+                if outages.is_outage(exc) != outages.REDIS:
+                    raise
+                _shared["down_until"] = time.monotonic() + SHARED_RETRY_SECONDS
+                outages.note(outages.REDIS, exc, "API throttle: counting in this process instead")
+        self.cache = LOCAL_CACHE
+        return super().allow_request(request, view)

@@ -15,8 +15,9 @@ from rest_framework.response import Response
 from registry.models import Component
 from workflows import metrics
 from workflows.api import serializers as api
-from workflows.api.errors import Conflict, ServiceUnavailable
+from workflows.api.errors import Conflict, KeyReused, ServiceUnavailable
 from workflows.api.schema import ERROR
+from workflows.execution import idempotency
 from workflows.execution import runs as engine
 from workflows.execution.state import StateUnavailable
 from workflows.models import Run, StepRun, Team, TeamChoiceError, Workflow
@@ -185,6 +186,22 @@ def validate_definition(request):
     return Response(validate(request.data, mode=mode))
 
 
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="1-255 printable ASCII characters; a retry with the same key returns the first run",
+)
+
+
+def _idempotency_key(request) -> str | None:
+    try:
+        return idempotency.read_key(request.headers.get("Idempotency-Key"))
+    except idempotency.BadKey as exc:
+        raise serializers.ValidationError({"Idempotency-Key": [str(exc)]}) from None
+
+
 @extend_schema(tags=["runs"])
 class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     def get_queryset(self):
@@ -221,13 +238,20 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
 
     @extend_schema(
         summary="Start a run",
+        description=(
+            "With an `Idempotency-Key` header, the same key (for the same request) within 24 hours "
+            "returns the run it started, with `Idempotent-Replayed: true`, never a second run."
+        ),
         request=api.RunStartSerializer,
+        parameters=[IDEMPOTENCY_KEY],
         responses={
             201: api.RunSerializer,
+            422: OpenApiResponse(ERROR, description="the Idempotency-Key was used for a different request"),
             503: OpenApiResponse(ERROR, description="Redis is unreachable; nothing was written"),
         },
     )
     def create(self, request):
+        key = _idempotency_key(request)
         body = api.RunStartSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -235,15 +259,24 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         target = workflow
         if data.get("version"):
             target = get_object_or_404(workflow.versions, version=data["version"])
-        try:
-            run = engine.start_run(
+
+        def start():
+            return engine.start_run(
                 target, data["inputs"], user=request.user, priority=data.get("priority"), trigger="api"
             )
+
+        try:
+            run, replayed = idempotency.start_once(f"user:{request.user.pk}", key, request.data, start)
         except engine.RunRefused as refused:
             raise serializers.ValidationError({"inputs": [str(refused)], "issues": refused.issues}) from None
+        except idempotency.KeyReused as exc:
+            raise KeyReused(str(exc)) from None
         except StateUnavailable as exc:
             raise ServiceUnavailable(str(exc)) from None
-        return Response(api.RunSerializer(run).data, status=status.HTTP_201_CREATED)
+        response = Response(api.RunSerializer(run).data, status=status.HTTP_201_CREATED)
+        if replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response
 
     @extend_schema(
         summary="Cancel a run (running steps are told to stop)",

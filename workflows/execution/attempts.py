@@ -21,6 +21,7 @@ from django.utils import timezone
 from registry import lookup
 from registry.catalog import CATALOG, get_callable
 from registry.context import StepContext
+from workflows import jsonbody
 from workflows.conditions import ConditionError, evaluate_condition
 from workflows.execution import call_threads, transitions
 from workflows.execution.connections import retrying
@@ -29,7 +30,8 @@ from workflows.execution.plans import Compiled
 from workflows.execution.state import get_store
 from workflows.execution.status import StepStatus
 from workflows.models import StepRun
-from workflows.references import ReferenceError, resolve
+from workflows.redaction import redact
+from workflows.references import ReferenceError, TooLarge, resolve
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +40,9 @@ class StepFailure(Exception):
     """A step's attempt failed; `retryable` is False when trying again can't help."""
 
     def __init__(self, message: str, retryable: bool = True, inputs: dict | None = None):
-        super().__init__(message)
+        # The message becomes the step's recorded error, which people read and paste:
+        # no URL credentials or tokens in it (the inputs keep them, for a retry).
+        super().__init__(redact(message))
         self.retryable = retryable
         self.inputs = inputs
 
@@ -115,8 +119,13 @@ def _prepare(claimed: ClaimedStep, step: dict, version: Compiled, upstream: dict
                 return SKIPPED
         except (ConditionError, ReferenceError) as exc:
             raise StepFailure(f"when: {exc}", retryable=False) from exc
+    limit = settings.OAWEB_MAX_INPUT_BYTES
     try:
-        inputs = resolve(step.get("inputs", {}), claimed.run_inputs, upstream)
+        # Bounded: "{{ inputs.a }}" written 200 times must fail here, not after building 200 copies.
+        inputs = resolve(step.get("inputs", {}), claimed.run_inputs, upstream, max_size=limit)
+    except TooLarge as exc:
+        message = f"inputs would exceed {limit} bytes once references are filled in (OAWEB_MAX_INPUT_BYTES)"
+        raise StepFailure(message, retryable=False) from exc
     except ReferenceError as exc:
         raise StepFailure(f"inputs: {exc}", retryable=False) from exc
     info = lookup.usable(claimed.component)
@@ -207,6 +216,11 @@ def check_outputs(info, result) -> tuple[dict, int]:
         raise StepFailure(f"component returned outputs that are not JSON: {exc}") from exc
     if len(encoded) > settings.OAWEB_MAX_OUTPUT_BYTES:
         raise StepFailure(f"outputs are {len(encoded)} bytes, over the limit of {settings.OAWEB_MAX_OUTPUT_BYTES}")
+    try:
+        # NaN, a lone surrogate or NUL (from a web page, say) would fail the step's commit, not the step.
+        jsonbody.check_value(result)
+    except jsonbody.Refused as refused:
+        raise StepFailure(f"component returned outputs that can't be stored: {refused}") from None
     try:
         schema_validator(info, "output")(result)
     except fastjsonschema.JsonSchemaException as exc:

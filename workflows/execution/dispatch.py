@@ -19,6 +19,7 @@ from workflows.execution.workers import identity
 log = logging.getLogger(__name__)
 
 STEP_TASK = "oaweb.execute_step"
+CREATE_STEPS_TASK = "oaweb.create_steps"
 
 
 def publish(messages) -> bool:
@@ -61,6 +62,26 @@ def publish(messages) -> bool:
             log.warning("could not mark unsent steps for resending", exc_info=True)
         return False
     return True
+
+
+def publish_step_creation(run_id: int, queue: str) -> None:
+    """Ask a worker on `queue` to write a large run's steps (tasks.create_steps).
+
+    A message the broker refuses is not lost: the reaper writes the steps of
+    a run that still has none after a lease (transitions.stalled_runs).
+    """
+    from oaweb.celery import app
+
+    if settings.EMBEDDED:
+        from workflows.execution.embedded import ensure_embedded_worker
+
+        ensure_embedded_worker()
+    try:
+        app.send_task(
+            CREATE_STEPS_TASK, args=[run_id], queue=settings.CELERY_TASK_DEFAULT_QUEUE if settings.EMBEDDED else queue
+        )
+    except Exception:
+        log.warning("run %s: asking for its steps failed; the reaper will write them", run_id, exc_info=True)
 
 
 def after_commit(advance: Advance, from_step: bool = False) -> None:

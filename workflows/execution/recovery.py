@@ -59,7 +59,7 @@ def reap() -> None:
             follow_up(take_back_lost_step(row, now))
         resend_unclaimed(now)
         for run_id in transitions.stalled_runs():
-            advance = transitions.repair_run(run_id)
+            advance = transitions.repair_run(run_id, lookup.components())
             if advance.recorded:
                 log.warning("run %s: repaired from its steps' statuses", run_id)
             follow_up(advance)

@@ -16,7 +16,7 @@ from django.db import close_old_connections, transaction
 from registry import lookup
 from workflows.execution import dispatch, events, transitions
 from workflows.execution.heartbeat import running_steps
-from workflows.execution.plans import compiled, plan_of  # noqa: F401  (plan_of: the pages' graphs)
+from workflows.execution.plans import plan_of, step_queue  # noqa: F401  (plan_of: the pages' graphs)
 from workflows.execution.state import get_store
 from workflows.execution.status import RunStatus, StepStatus
 from workflows.models import Run, Workflow
@@ -61,16 +61,19 @@ def rerun(run: Run, user=None) -> Run:
 
 def _create_run(version, inputs, user=None, priority=None, trigger="manual", rerun_of=None, reused=None) -> Run:
     reused = reused or {}
-    plan = compiled(version.pk, version.content_hash, version.definition).plan
+    steps = version.definition["steps"]
     first_step_calling = {}  # each component the run will call, once
-    for step_id, step in plan.steps.items():
-        if step_id not in reused:
-            first_step_calling.setdefault(step["component"], step_id)
+    for step in steps:
+        if step["id"] not in reused:
+            first_step_calling.setdefault(step["component"], step["id"])
     for component, step_id in first_step_calling.items():
         if lookup.usable(component) is None:
             raise RunRefused(f"step {step_id}: component {component} is unknown or disabled")
     # The broker must take the first messages: refuse before writing anything when Redis is down.
     get_store().ping()
+    # A large run's steps are written after the answer, by a worker: the run is
+    # `pending` meanwhile, and its start returns within a second whatever its size.
+    defer = len(steps) > settings.OAWEB_START_INLINE_STEPS
     run, ready = transitions.create_run(
         version,
         inputs,
@@ -80,7 +83,11 @@ def _create_run(version, inputs, user=None, priority=None, trigger="manual", rer
         trigger=trigger,
         rerun_of=rerun_of,
         reused=reused,
+        defer=defer,
     )
+    if defer:
+        queue = step_queue(steps[0], lookup.usable(steps[0]["component"]))
+        transaction.on_commit(lambda: dispatch.publish_step_creation(run.pk, queue))
     transaction.on_commit(lambda: dispatch.publish(ready))
     events.run_changed(run)
     return run

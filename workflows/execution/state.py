@@ -124,7 +124,10 @@ def redis_client():
     import redis
     from redis.sentinel import Sentinel
 
-    options = {"socket_timeout": 5, "socket_connect_timeout": 5, "health_check_interval": 30}
+    # A live Redis accepts a connection in well under a second; waiting longer
+    # only delays the 503 a request answers when its host is gone (issue 16).
+    # Commands keep 5 s: a busy Redis may be slow to answer, not gone.
+    options = {"socket_timeout": 5, "socket_connect_timeout": 1, "health_check_interval": 30}
     if settings.REDIS_SENTINELS:
         url_options = redis.connection.parse_url(settings.REDIS_URL) if settings.REDIS_URL != "redis://" else {}
         sentinel = Sentinel(settings.REDIS_SENTINELS, socket_timeout=5)

@@ -3,7 +3,8 @@
 from celery import shared_task
 from celery.signals import worker_ready
 
-from workflows.execution import attempts, dispatch, runner
+from registry import lookup
+from workflows.execution import attempts, dispatch, events, runner, transitions
 from workflows.execution.connections import fresh_connections, step_ended
 from workflows.execution.heartbeat import ensure_maintenance_thread, running_steps
 from workflows.execution.messages import StepMessage
@@ -46,6 +47,16 @@ def execute_step(
         runner.execute(message, task_id=self.request.id or "")
     finally:
         step_ended()
+
+
+@shared_task(name=dispatch.CREATE_STEPS_TASK, ignore_result=True, acks_late=True, reject_on_worker_lost=True)
+def create_steps(run_id: int) -> None:
+    """Write the steps of a run started with more than OAWEB_START_INLINE_STEPS, and send the ready ones."""
+    fresh_connections()
+    ready = transitions.create_deferred_steps(run_id, lookup.components())
+    if ready:
+        events.steps_changed(run_id)
+    dispatch.publish(ready)
 
 
 @worker_ready.connect

@@ -27,7 +27,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from workflows import rollups
@@ -87,15 +87,15 @@ def _read_json(value):
 # --- creating a run -------------------------------------------------------------
 
 
-def create_run(version, inputs: dict, components: dict, *, created_by, priority, trigger, rerun_of, reused):
+def create_run(version, inputs: dict, components: dict, *, created_by, priority, trigger, rerun_of, reused, defer):
     """The Run and all its StepRuns in one transaction; returns (run, messages of the steps ready now).
 
-    `reused`: {step id: StepRun} of an earlier run whose success this one keeps.
+    `reused`: {step id: StepRun} of an earlier run whose success this one
+    keeps. `defer`: write the run alone, `pending`, and leave its steps to
+    create_deferred_steps (a large run must not hold its starter for seconds).
     """
-    plan = compiled(version.pk, version.content_hash, version.definition).plan
-    now = timezone.now()
-    waiting = {step_id: sum(1 for parent in plan.parents[step_id] if parent not in reused) for step_id in plan.order}
-    rows = []
+    # A deferred run's count is set when its steps are (the plan is not even compiled here).
+    plan = None if defer else compiled(version.pk, version.content_hash, version.definition).plan
     with transaction.atomic():
         run = Run.objects.create(
             workflow_id=version.workflow_id,
@@ -105,32 +105,69 @@ def create_run(version, inputs: dict, components: dict, *, created_by, priority,
             trigger=trigger,
             created_by=created_by,
             rerun_of=rerun_of,
-            unfinished=len(plan.order) - len(reused),
+            steps_created=not defer,
+            unfinished=0 if defer else len(plan.order) - len(reused),
         )
-        for step_id in plan.order:
-            step = plan.steps[step_id]
-            info = components.get(step["component"])
-            row = StepRun(
-                run=run,
-                step_id=step_id,
-                component=step["component"],
-                component_version=info.version if info else "",
-                queue=step_queue(step, info),
-                priority=step.get("priority", priority),
-                waiting=waiting[step_id],
-            )
-            if step_id in reused:
-                source = reused[step_id]
-                row.status, row.outputs, row.inputs, row.waiting = S.SUCCEEDED, source.outputs, source.inputs, 0
-                row.started, row.finished, row.reused_from_id = source.started, source.finished, source.pk
-                row.component_version = source.component_version
-            elif waiting[step_id] == 0:
-                row.status, row.enqueued, row.lease_expires = S.QUEUED, now, now + unclaimed_after()
-            rows.append(row)
-        StepRun.objects.bulk_create(rows)
-        if run.unfinished == 0:
-            _finish_run(run.pk, now)
-    return run, [message_of(row) for row in rows if row.status == S.QUEUED]
+        ready = [] if defer else _create_steps(run, plan, components, reused)
+    return run, ready
+
+
+def create_deferred_steps(run_id: int, components: dict) -> list[StepMessage]:
+    """The StepRuns of a run started with `defer`, once (under the run row's lock); messages of the ready ones.
+
+    Nothing when they exist already (a duplicate message, or the reaper
+    came first) or the run was cancelled meanwhile.
+    """
+    with transaction.atomic():
+        run = Run.objects.select_for_update().select_related("version").filter(pk=run_id).first()
+        if run is None or run.steps_created or run.is_final:
+            return []
+        return list(_write_deferred_steps(run, plan_of(run), components).ready)
+
+
+def _write_deferred_steps(run: Run, plan: Plan, components: dict) -> Advance:
+    """A deferred run's steps, under the run's lock: by its message, or by the reaper when that was lost."""
+    reused = _reused_by(run)
+    run.unfinished = len(plan.order) - len(reused)
+    Run.objects.filter(pk=run.pk).update(steps_created=True, unfinished=run.unfinished)
+    return Advance(recorded=True, ready=tuple(_create_steps(run, plan, components, reused)))
+
+
+def _reused_by(run: Run) -> dict:
+    if run.rerun_of_id is None:
+        return {}
+    return {step.step_id: step for step in StepRun.objects.filter(run_id=run.rerun_of_id, status=S.SUCCEEDED)}
+
+
+def _create_steps(run: Run, plan: Plan, components: dict, reused: dict) -> list[StepMessage]:
+    """Insert the run's StepRuns (inside the caller's transaction, `run.unfinished` set); the ready ones' messages."""
+    now = timezone.now()
+    waiting = {step_id: sum(1 for parent in plan.parents[step_id] if parent not in reused) for step_id in plan.order}
+    rows = []
+    for step_id in plan.order:
+        step = plan.steps[step_id]
+        info = components.get(step["component"])
+        row = StepRun(
+            run=run,
+            step_id=step_id,
+            component=step["component"],
+            component_version=info.version if info else "",
+            queue=step_queue(step, info),
+            priority=step.get("priority", run.priority),
+            waiting=waiting[step_id],
+        )
+        if step_id in reused:
+            source = reused[step_id]
+            row.status, row.outputs, row.inputs, row.waiting = S.SUCCEEDED, source.outputs, source.inputs, 0
+            row.started, row.finished, row.reused_from_id = source.started, source.finished, source.pk
+            row.component_version = source.component_version
+        elif waiting[step_id] == 0:
+            row.status, row.enqueued, row.lease_expires = S.QUEUED, now, now + unclaimed_after()
+        rows.append(row)
+    StepRun.objects.bulk_create(rows, batch_size=2000)
+    if run.unfinished == 0:
+        _finish_run(run.pk, now)
+    return [message_of(row) for row in rows if row.status == S.QUEUED]
 
 
 def message_of(row: StepRun, **fields) -> StepMessage:
@@ -586,7 +623,14 @@ def _finish_run(run_id: int, now) -> Run | None:
     error = ""
     mapping = compiled(run.version_id, run.version.content_hash).definition.get("outputs") or {}
     try:
-        outputs = resolve(mapping, run.inputs, {step_id: out for step_id, (_, out) in steps.items()}, missing="null")
+        # Bounded as it is built, like a step's inputs: the mapping may repeat a large output many times.
+        outputs = resolve(
+            mapping,
+            run.inputs,
+            {step_id: out for step_id, (_, out) in steps.items()},
+            missing="null",
+            max_size=settings.OAWEB_MAX_INPUT_BYTES,
+        )
     except ReferenceError as exc:
         outputs, status, error = None, RunStatus.FAILED, f"outputs: {exc}"
     if status == RunStatus.FAILED and not error:
@@ -619,7 +663,9 @@ def cancel(run_id: int) -> list[StepRun] | None:
             status=RunStatus.CANCELLED, finished=now, error="cancelled", unfinished=0
         ):
             return None
-        StepRun.objects.filter(pk__in=[step.pk for step in active]).update(
+        # By status, not by the rows locked above: a deferred run's steps,
+        # created while this waited for the run's lock, are cancelled too.
+        StepRun.objects.filter(run_id=run_id, status__in=CANCEL[0]).update(
             status=CANCEL[1], finished=now, lease_expires=None
         )
         running = [step for step in active if step.status == S.RUNNING]
@@ -707,15 +753,19 @@ def stalled_runs(limit: int = 200) -> list[int]:
     started before the counters existed, or a bug, can leave one.
     """
     moving = StepRun.objects.filter(run_id=OuterRef("pk"), status__in=[S.QUEUED, S.RETRYING, S.RUNNING])
+    # A run whose steps are being created has none yet: stalled only once
+    # the message creating them had a lease's time to be taken.
+    being_created = Q(steps_created=False, created__gt=timezone.now() - unclaimed_after())
     return list(
         Run.objects.filter(status__in=RunStatus.ACTIVE)
+        .exclude(being_created)
         .exclude(Exists(moving))
         .order_by("created")
         .values_list("pk", flat=True)[:limit]
     )
 
 
-def repair_run(run_id: int) -> Advance:
+def repair_run(run_id: int, components: dict) -> Advance:
     """Recompute a run's readiness and counts from its steps' statuses (the truth) and act on them.
 
     Under the run row's lock, which every transition that ends a step also
@@ -727,6 +777,8 @@ def repair_run(run_id: int) -> Advance:
         if run is None or run.is_final:
             return Advance.not_recorded()
         plan = plan_of(run)
+        if not run.steps_created:  # the message that was to create them was lost
+            return _write_deferred_steps(run, plan, components)
         rows = {row.step_id: row for row in run.steps.all()}
         status = {step_id: row.status for step_id, row in rows.items()}
         ready, skipped = [], []

@@ -45,7 +45,9 @@ def check_source(text: str) -> tuple[dict | None, dict]:
         result = {"valid": False, "issues": issues}
     else:
         result = validate(definition)
-    result = {"valid": result["valid"], "issues": with_lines(text, result["issues"], parsed=not issues)}
+    # A value the reader refused (NaN, a lone surrogate) comes with a path: the text parsed, so map it to a line.
+    parsed = not issues or bool(issues[0]["path"])
+    result = {"valid": result["valid"], "issues": with_lines(text, result["issues"], parsed=parsed)}
     return definition, result
 
 

@@ -16,6 +16,8 @@ import json
 import math
 from dataclasses import dataclass, field
 
+from workflows import jsonbody
+
 TEXT = "text"
 NUMBER = "number"
 INTEGER = "integer"
@@ -137,8 +139,8 @@ def _parsed(kind: str, raw: str, schema):
         return raw
     if kind == SELECT:
         try:
-            value = json.loads(raw)
-        except ValueError:
+            value = jsonbody.loads(raw)
+        except ValueError:  # not an option's JSON: the check below refuses it
             value = raw
         if value not in schema["enum"]:
             raise ValueError("choose one of the listed values")
@@ -162,13 +164,11 @@ def _parsed(kind: str, raw: str, schema):
             raise ValueError(f"{text!r} is not a number")
         return number
     try:
-        return json.loads(raw, parse_constant=_refuse_constant)
-    except ValueError as exc:
+        return jsonbody.loads(raw)
+    except jsonbody.Refused as refused:  # JSON, but a value that can't be stored: never a string instead
+        raise ValueError(str(refused)) from None
+    except json.JSONDecodeError as exc:
         declared = schema.get("type") if isinstance(schema, dict) else None
         if declared is None:  # no declared type: plain text is a string
             return raw
         raise ValueError(f"not valid JSON: {exc}") from None
-
-
-def _refuse_constant(name: str):
-    raise ValueError(f"{name} is not a JSON value")

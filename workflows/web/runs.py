@@ -17,6 +17,7 @@ from workflows.execution import runs as engine
 from workflows.execution.state import StateUnavailable
 from workflows.execution.status import RunStatus
 from workflows.models import Run, StepRun, Workflow, get_run_for
+from workflows.redaction import redact_data
 from workflows.web import graphs, live
 from workflows.web.htmx import wants_fragment
 
@@ -122,4 +123,5 @@ def _go_to(request, run):
 
 
 def _pretty(value) -> str | None:
-    return None if value is None else json.dumps(value, indent=2, ensure_ascii=False)
+    # Masked for the screen only: the stored inputs and outputs stay whole for later steps and re-runs.
+    return None if value is None else json.dumps(redact_data(value), indent=2, ensure_ascii=False)

@@ -24,6 +24,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from workflows import jsonbody
 from workflows.api.triggers import ScheduleSerializer, WebhookSerializer
 from workflows.models import get_workflow_for
 from workflows.triggers import Schedule, WebhookTrigger, get_schedule_for, get_webhook_for
@@ -70,7 +71,9 @@ def parse_inputs(text: str):
     if not text.strip():
         return {}
     try:
-        return json.loads(text)
+        return jsonbody.loads(text)
+    except jsonbody.Refused as refused:
+        raise ValueError(f"inputs: {refused}") from None
     except ValueError as exc:
         raise ValueError(f"inputs: not valid JSON ({exc})") from None
 

@@ -1,29 +1,44 @@
 """`python manage.py run_workflow ID`: start a run, optionally wait for its end."""
 
 import json
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from workflows import jsonbody
 from workflows.execution.runs import RunRefused, start_run, wait_for_run
-from workflows.execution.state import StateUnavailable
+from workflows.execution.state import get_store
 from workflows.execution.status import StepStatus
 from workflows.models import Workflow, WorkflowVersion
+from workflows.outages import describe, is_outage
+
+# Not the run failing (1): a service it needs is down, and a script may retry later.
+OUTAGE_EXIT_CODE = 2
 
 
 def parse_input(item: str) -> tuple[str, object]:
-    """k=v; v is read as JSON when it parses (numbers, true, lists), else as a string."""
+    """k=v; v is read as JSON when it parses (numbers, true, lists), else as a string.
+
+    JSON holding a value that can't be stored (NaN, 1e400, a lone surrogate,
+    an integer over the digit limit) is refused, never taken as a string.
+    """
     name, sep, raw = item.partition("=")
     if not sep or not name:
         raise CommandError(f"--input takes NAME=VALUE, got {item!r}")
     try:
-        return name, json.loads(raw)
-    except ValueError:
+        return name, jsonbody.loads(raw)
+    except jsonbody.Refused as refused:
+        raise CommandError(f"--input {name}: {refused}") from None
+    except json.JSONDecodeError:
         return name, raw
 
 
 class Command(BaseCommand):
-    help = "Run a workflow (exit 0 when the run succeeds with --wait, 1 when it fails)."
+    help = (
+        "Run a workflow (exit 0 when the run succeeds with --wait, 1 when it fails, "
+        "2 when Redis or the database is unreachable)."
+    )
 
     def create_parser(self, prog_name, subcommand, **kwargs):
         # Every Django command has --version (Django's version); ours names a workflow version.
@@ -39,21 +54,36 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", dest="as_json", help="print the run as JSON")
 
     def handle(self, *args, workflow, label, input, wait, timeout, priority, as_json, **options):
-        target = self.find_target(workflow, label)
         inputs = dict(parse_input(item) for item in input)
-        try:
-            run = start_run(target, inputs, priority=priority, trigger="cli")
-        except RunRefused as exc:
-            raise CommandError(f"run refused: {exc}") from exc
-        except StateUnavailable as exc:
-            raise CommandError(str(exc)) from exc
-        # Embedded mode executes the run inside this process: leaving early
-        # would abandon it, so it always waits.
-        if wait or settings.EMBEDDED:
-            run = wait_for_run(run, timeout=timeout)
-        self.report(run, as_json=as_json)
+        with self.exit_on_outage("nothing was started"):
+            target = self.find_target(workflow, label)
+            if not settings.EMBEDDED:
+                # Before the component lookups, which would log a traceback per failed cache read.
+                get_store().ping()
+            try:
+                run = start_run(target, inputs, priority=priority, trigger="cli")
+            except RunRefused as exc:
+                raise CommandError(f"run refused: {exc}") from exc
+        with self.exit_on_outage(f"run {run.pk} was started; see how it ends with the API or the run page"):
+            # Embedded mode executes the run inside this process: leaving early
+            # would abandon it, so it always waits.
+            if wait or settings.EMBEDDED:
+                run = wait_for_run(run, timeout=timeout)
+            self.report(run, as_json=as_json)
         if (wait or settings.EMBEDDED) and run.status != "succeeded":
             raise SystemExit(1)
+
+    @contextmanager
+    def exit_on_outage(self, consequence: str):
+        """Redis or the database unreachable: one line on stderr saying which and what it means, exit code 2."""
+        try:
+            yield
+        except Exception as exc:
+            service = is_outage(exc)
+            if service is None:
+                raise
+            self.stderr.write(f"oaweb: {describe(service)} is unreachable; {consequence}")
+            raise SystemExit(OUTAGE_EXIT_CODE) from exc
 
     def find_target(self, slug: str, label: str | None):
         try:
