@@ -57,8 +57,9 @@ from django.db.models import Max, Min  # noqa: E402
 from bench import scientific  # noqa: E402
 from bench.baseline import chain_link, client, fan_out_head, fan_out_leaf, sleep_link  # noqa: E402
 from tests.workers import WorkerPool  # noqa: E402
+from workflows.execution.models import Run  # noqa: E402
 from workflows.execution.runs import start_run  # noqa: E402
-from workflows.models import Run, Team, Workflow  # noqa: E402
+from workflows.models import Team, Workflow  # noqa: E402
 
 # Completion is polled slowly and durations are read from the runs' own
 # timestamps (created -> finished): a fast poll would steal the CPU the

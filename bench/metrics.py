@@ -11,7 +11,7 @@ and a /metrics scrape with Django's test client, and prints the medians.
 
 The runs and steps are written by `INSERT ... SELECT generate_series`; the
 rollups by one bulk SQL statement per period that computes what
-workflows.rollups.add_pending adds per run (same columns, same buckets; it
+workflows.metrics.rollups.add_pending adds per run (same columns, same buckets; it
 uses width_bucket, which puts a value equal to a boundary in the bucket
 above, where add_pending puts it below: random durations never hit one).
 The first query printed is checked against the run and step counts.
@@ -40,9 +40,10 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 
-from workflows import rollups  # noqa: E402
-from workflows.models import Run, StepRun, Team, Workflow  # noqa: E402
-from workflows.rollups import MetricRollup  # noqa: E402
+from workflows.execution.models import Run, StepRun  # noqa: E402
+from workflows.metrics import rollups  # noqa: E402
+from workflows.metrics.rollups import MetricRollup  # noqa: E402
+from workflows.models import Team, Workflow  # noqa: E402
 
 WORKFLOWS = 50
 RUNS = 100_000

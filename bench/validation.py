@@ -40,7 +40,7 @@ django.setup()
 
 from registry.catalog import CATALOG, discover  # noqa: E402
 from registry.lookup import ComponentInfo  # noqa: E402
-from workflows.validation import validate  # noqa: E402
+from workflows.definitions.validation import validate  # noqa: E402
 
 SIZES = (1_000, 10_000, 50_000)
 DIGITS = len(str(max(SIZES)))  # every step number is written with this many digits

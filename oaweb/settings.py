@@ -71,7 +71,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Static files from the app server itself, in both modes: no collectstatic step to forget.
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Redis or the database unreachable: 503 with Retry-After, not a 500 (issue 16).
+    # Redis or the database unreachable: 503 with Retry-After, not a 500: clients can tell "try again" from a bug.
     # Before the session and auth middleware, which read the database.
     "workflows.outages.OutageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -80,8 +80,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Metrics (issue 6): API request rate and latency, for /metrics.
-    "workflows.timings.ApiTimingMiddleware",
+    # API request rate and latency, for /metrics.
+    "workflows.metrics.timings.ApiTimingMiddleware",
 ]
 
 ROOT_URLCONF = "oaweb.urls"
@@ -152,7 +152,7 @@ if REDIS_SENTINELS and not REDIS_URL:
 EMBEDDED = not REDIS_URL
 
 if EMBEDDED:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "workflows.layers.EmbeddedChannelLayer"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "workflows.web.layers.EmbeddedChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 elif REDIS_SENTINELS:
     CHANNEL_LAYERS = {
@@ -251,7 +251,7 @@ OAWEB_HTTP_ALLOW_PRIVATE = env_bool("OAWEB_HTTP_ALLOW_PRIVATE", False)
 OAWEB_HTTP_TIMEOUT = env_float("OAWEB_HTTP_TIMEOUT", 10.0)
 OAWEB_HTTP_MAX_BYTES = env_int("OAWEB_HTTP_MAX_BYTES", 1024 * 1024, minimum=1)
 
-# --- Metrics (issue 6) ---------------------------------------------------------
+# --- Metrics -------------------------------------------------------------------
 # Bearer token /metrics asks for. Empty: 403 to anonymous callers unless DEBUG is on
 # (it names every team's workflows); staff sessions may always read it.
 OAWEB_METRICS_TOKEN = env_str("OAWEB_METRICS_TOKEN")

@@ -1,13 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from workflows.health import healthz
-from workflows.prometheus import prometheus_metrics
+from workflows.web.probes import healthz, prometheus_metrics
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("workflows.api.urls")),
-    path("hooks/", include("workflows.webhooks")),
+    path("hooks/", include("workflows.api.hooks")),
     path("healthz", healthz, name="healthz"),
     path("metrics", prometheus_metrics, name="prometheus"),
     path("", include("workflows.web.urls")),

@@ -8,18 +8,18 @@ so a change made on one machine reaches all of them.
 """
 
 import logging
-import math
 import threading
 import time
 from dataclasses import dataclass
 
 from django.core.cache import cache
 
-from workflows import timings
+from registry.generation import current as _generation
+from registry.generation import invalidate, recheck  # noqa: F401  (callers say lookup.invalidate())
+from registry.models import Component
 
 log = logging.getLogger(__name__)
 
-GENERATION_KEY = "oaweb:registry:generation"
 SNAPSHOT_KEY = "oaweb:registry:snapshot:{generation}"
 SNAPSHOT_TTL = 24 * 3600
 
@@ -41,57 +41,12 @@ class ComponentInfo:
 
 
 _local = threading.local()
-
-
-def _fresh_generation() -> int:
-    # Starts from the clock, not 1: after the cache is flushed, a new
-    # generation must differ from any a process still holds in memory.
-    return time.time_ns() // 1000
-
-
-# The shared generation is read at most this often per process: a step
-# shouldn't pay a Redis round trip for it. A change made elsewhere is seen
-# within this delay; one made in this process at once (invalidate resets it);
-# an answer that would refuse a component at once too (see get).
-GENERATION_CHECK_SECONDS = 1.0
-# "at" starts in the infinite past: time.monotonic() may be small on a fresh machine.
-_checked = {"at": -math.inf, "generation": None}
-
-
-def _generation() -> int:
-    if time.monotonic() - _checked["at"] < GENERATION_CHECK_SECONDS:
-        return _checked["generation"]
-    try:
-        generation = cache.get(GENERATION_KEY)
-        if generation is None:
-            cache.add(GENERATION_KEY, _fresh_generation(), timeout=None)
-            generation = cache.get(GENERATION_KEY) or _fresh_generation()
-    except Exception:  # the shared cache (Redis) is down: a step must still finish
-        if _checked["generation"] is None:
-            _checked["generation"] = _fresh_generation()
-        log.warning("registry generation unreadable; using the last known one", exc_info=True)
-        _checked["at"] = time.monotonic()
-        return _checked["generation"]
-    _checked["at"], _checked["generation"] = time.monotonic(), generation
-    return generation
-
-
-def recheck() -> None:
-    """Read the shared generation at the next lookup, not up to GENERATION_CHECK_SECONDS late."""
-    _checked["at"] = -math.inf
-
-
-def invalidate() -> None:
-    recheck()
-    try:
-        cache.incr(GENERATION_KEY)
-    except ValueError:  # not set (never, or flushed): the next lookup starts a fresh one
-        cache.add(GENERATION_KEY, _fresh_generation(), timeout=None)
+# Called with each lookup's duration in seconds; the metrics register one
+# (workflows/apps.py): the registry itself knows nothing of who listens.
+lookup_observers: list = []
 
 
 def _load_snapshot() -> dict[str, ComponentInfo]:
-    from registry.models import Component
-
     return {
         row.name: ComponentInfo(
             name=row.name,
@@ -113,11 +68,12 @@ def _load_snapshot() -> dict[str, ComponentInfo]:
 
 def components() -> dict[str, ComponentInfo]:
     """Every component by name (disabled ones too: callers decide)."""
-    started = time.perf_counter()  # metrics (issue 6): lookup time, cached or not
+    started = time.perf_counter()
     try:
         return _components()
     finally:
-        timings.observe("component_lookup", time.perf_counter() - started)
+        for observe in lookup_observers:  # the metrics' timing of lookups, cached or not
+            observe(time.perf_counter() - started)
 
 
 def _components() -> dict[str, ComponentInfo]:

@@ -1,6 +1,6 @@
 from django.db import models, transaction
 
-from registry import lookup
+from registry import generation
 from registry.catalog import KINDS, ComponentSpec
 
 KIND_CHOICES = [(kind, kind) for kind in KINDS]
@@ -38,11 +38,11 @@ class Component(models.Model):
 
     def save(self, *args, **kwargs):
         super().save(*args, **kwargs)
-        transaction.on_commit(lookup.invalidate)
+        transaction.on_commit(generation.invalidate)
 
     def delete(self, *args, **kwargs):
         result = super().delete(*args, **kwargs)
-        transaction.on_commit(lookup.invalidate)
+        transaction.on_commit(generation.invalidate)
         return result
 
     def apply_spec(self, spec: ComponentSpec) -> bool:

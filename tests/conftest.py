@@ -17,8 +17,9 @@ from django.test import Client
 from registry import lookup
 from registry.catalog import CATALOG
 from registry.models import Component
+from workflows.execution.models import Run
 from workflows.execution.status import RunStatus
-from workflows.models import Run, Team, Workflow
+from workflows.models import Team, Workflow
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -149,9 +150,14 @@ def workers(request, transactional_db, components):
     """
     if settings.EMBEDDED:
         from workflows.execution.embedded import ensure_embedded_worker
+        from workflows.execution.heartbeat import ensure_maintenance_thread, stop_maintenance_thread
 
         ensure_embedded_worker()
+        ensure_maintenance_thread()  # stopped after the last test that used it
         yield None
+        # Its heartbeat writes this process's Worker row and rollups: not into
+        # the database of tests that count those rows themselves.
+        stop_maintenance_thread()
     else:
         yield request.getfixturevalue("worker_processes")
         settle_runs()
@@ -166,8 +172,8 @@ def settle_runs(timeout: float = 5.0) -> None:
     adding finished runs to the rollups: the list is emptied here first,
     and a batch a worker took is waited for.
     """
-    from workflows import rollups
     from workflows.execution.runs import cancel_run
+    from workflows.metrics import rollups
 
     deadline = time.monotonic() + timeout
     unfinished = Run.objects.filter(status__in=[RunStatus.PENDING, RunStatus.RUNNING])
@@ -180,8 +186,8 @@ def settle_runs(timeout: float = 5.0) -> None:
 
 def run_definition(definition, inputs=None, team=None, timeout=60):
     """Import `definition`, start a run and wait for it to finish."""
+    from workflows.definitions.validation import validate
     from workflows.execution.runs import start_run, wait_for_run
-    from workflows.validation import validate
 
     result = validate(definition)
     assert result["valid"], result["issues"]

@@ -23,8 +23,8 @@ from urllib.parse import urlsplit, urlunsplit
 from django.db import connection, connections
 from django.db.models import Count, Max, Q
 
+from workflows.execution.models import Run, StepRun
 from workflows.execution.status import AttemptStatus, RunStatus, StepStatus
-from workflows.models import Run, StepRun
 
 # --- shapes of runs ------------------------------------------------------------------
 

@@ -10,7 +10,8 @@ from django.utils.html import escape
 
 from registry.models import Component
 from tests.conftest import make_user, noop_definition
-from workflows.models import Run, StepAttempt, StepRun, Team, Workflow, WorkflowVersion
+from workflows.execution.models import Run, StepAttempt, StepRun
+from workflows.models import Team, Workflow, WorkflowVersion
 
 MODELS = [Component, Team, Workflow, WorkflowVersion, Run, StepRun, StepAttempt]
 

@@ -5,7 +5,9 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import Http404
 
 from tests.conftest import make_user, noop_definition
-from workflows.models import Run, Team, TeamChoiceError, Workflow, get_run_for, get_workflow_for
+from workflows.execution.models import Run
+from workflows.models import Team, TeamChoiceError, Workflow
+from workflows.web.access import get_run_for, get_workflow_for
 
 
 @pytest.fixture

@@ -11,10 +11,13 @@ from django.db.models import Count
 
 from registry.admin import pretty_json
 from workflows.execution import runs as engine
+from workflows.execution.models import Run, StepAttempt, StepRun
 from workflows.execution.state import StateUnavailable
 from workflows.execution.workers import Worker
-from workflows.models import Run, StepAttempt, StepRun, Team, Workflow, WorkflowVersion
+from workflows.models import Team, Workflow, WorkflowVersion
 from workflows.tokens import ApiToken
+from workflows.triggers import schedules
+from workflows.triggers.models import Schedule, WebhookTrigger
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -246,9 +249,7 @@ class StepAttemptAdmin(ReadOnlyAdmin):
     show_full_result_count = False
 
 
-# --- schedules and webhook triggers (workflows/triggers.py) ------------------------
-
-from workflows.triggers import Schedule, WebhookTrigger  # noqa: E402
+# --- schedules and webhook triggers (workflows/triggers/models.py) ------------------------
 
 
 @admin.register(Schedule)
@@ -307,7 +308,7 @@ class ScheduleAdmin(admin.ModelAdmin):
     @admin.action(description="Fire the selected schedules now")
     def fire_now(self, request, queryset):
         for schedule in queryset.select_related("workflow", "created_by"):
-            run = schedule.fire()
+            run = schedules.fire_schedule(schedule)
             if run is None:
                 schedule.refresh_from_db()
                 self.message_user(request, f"{schedule.name}: {schedule.last_error or 'disabled'}", messages.WARNING)

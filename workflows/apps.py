@@ -5,11 +5,10 @@ class WorkflowsConfig(AppConfig):
     name = "workflows"
 
     def ready(self):
-        # Work each room hangs on a worker's heartbeat (the heartbeat knows none of them).
-        from workflows import metrics, rollups, timings
-        from workflows.execution import heartbeat, recovery
+        # Imported here, not at the top: Django imports this module before models can be.
+        from workflows.execution import recovery
+        from workflows.metrics import hooks
 
-        heartbeat.on_every_beat("reaper", recovery.reap_if_due)
-        heartbeat.on_every_beat("rollups", rollups.add_pending)
-        heartbeat.on_every_beat("gauges", metrics.sample_gauges_if_due)
-        heartbeat.on_every_beat("timings", timings.flush)
+        # Each room hangs its own work on a worker's heartbeat (the heartbeat knows none of them).
+        recovery.register_hooks()
+        hooks.register()

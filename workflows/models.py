@@ -1,4 +1,4 @@
-"""Teams, workflows and their versions, runs and step runs.
+"""Teams, workflows and their versions; the other domains' models are imported here for Django.
 
 Ownership: a workflow belongs to one team; a user sees and changes the
 workflows (and their runs) of the teams they belong to; staff see all.
@@ -9,11 +9,16 @@ import json
 
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
-from django.http import Http404
 
-from workflows.execution.status import AttemptStatus, RunStatus, StepStatus
-
-TRIGGERS = ["manual", "cli", "api", "schedule", "webhook", "rerun"]
+# Django registers the models this module imports: each domain keeps its
+# own models, next to the code that uses them (docs/architecture.md).
+from workflows.execution.idempotency import IdempotencyKey  # noqa: F401
+from workflows.execution.models import Run, StepAttempt, StepRun  # noqa: F401
+from workflows.execution.workers import Worker  # noqa: F401
+from workflows.metrics.rollups import GaugeSample, MetricRollup, PendingRollup  # noqa: F401
+from workflows.tokens import ApiToken  # noqa: F401
+from workflows.triggers.models import Schedule, WebhookTrigger  # noqa: F401
+from workflows.visibility import visible_to
 
 
 def content_hash(definition: dict) -> str:
@@ -70,11 +75,7 @@ class TeamChoiceError(Exception):
 
 class WorkflowQuerySet(models.QuerySet):
     def visible_to(self, user):
-        if not user.is_authenticated or not user.is_active:
-            return self.none()
-        if user.is_staff:
-            return self
-        return self.filter(team__members=user)
+        return visible_to(self, user)
 
 
 class Workflow(models.Model):
@@ -165,152 +166,3 @@ class WorkflowVersion(models.Model):
         if self.pk is not None:
             raise ValueError("a workflow version is immutable; add a new version instead")
         super().save(*args, **kwargs)
-
-
-class RunQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        if not user.is_authenticated or not user.is_active:
-            return self.none()
-        if user.is_staff:
-            return self
-        return self.filter(workflow__team__members=user)
-
-
-class Run(models.Model):
-    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="runs")
-    version = models.ForeignKey(WorkflowVersion, on_delete=models.PROTECT, related_name="runs")
-    status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.PENDING)
-    inputs = models.JSONField(default=dict, blank=True)
-    outputs = models.JSONField(null=True, blank=True)
-    error = models.TextField(blank=True)
-    priority = models.PositiveSmallIntegerField(default=5)
-    trigger = models.CharField(max_length=20, choices=[(trigger, trigger) for trigger in TRIGGERS], default="manual")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    rerun_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns")
-    created = models.DateTimeField(auto_now_add=True, db_index=True)
-    started = models.DateTimeField(null=True, blank=True)
-    finished = models.DateTimeField(null=True, blank=True)
-    # Steps not final yet. Every transition that makes steps final lowers it in
-    # its own transaction (a row lock serialises them), so the one that brings
-    # it to 0 finishes the run there and then: no later check to lose.
-    unfinished = models.IntegerField(default=0)
-    # False while a large run's steps are still being written after its start
-    # answered (execution.transitions.create_deferred_steps).
-    steps_created = models.BooleanField(default=True)
-
-    objects = RunQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created", "-id"]
-        indexes = [
-            # Workflow pages and the API list a workflow's runs newest first.
-            models.Index(fields=["workflow", "-created"], name="run_workflow_created"),
-            # Dashboard counters and metrics: runs by status over time.
-            models.Index(fields=["status", "finished"], name="run_status_finished"),
-        ]
-
-    def __str__(self):
-        return f"run {self.pk} of {self.workflow_id}"
-
-    @property
-    def is_final(self) -> bool:
-        return self.status in RunStatus.FINAL
-
-
-class StepRun(models.Model):
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="steps")
-    step_id = models.CharField(max_length=100)
-    component = models.CharField(max_length=100)
-    component_version = models.CharField(max_length=50, blank=True)
-    status = models.CharField(max_length=20, choices=StepStatus.choices, default=StepStatus.PENDING)
-    # Parents not succeeded yet: lowered in each parent's success transaction;
-    # the one that brings it to 0 makes the step ready in that transaction.
-    waiting = models.IntegerField(default=0)
-    attempt = models.PositiveIntegerField(default=0)
-    inputs = models.JSONField(null=True, blank=True)
-    outputs = models.JSONField(null=True, blank=True)
-    error = models.TextField(blank=True)
-    queue = models.CharField(max_length=100, default="default")
-    priority = models.PositiveSmallIntegerField(default=5)
-    worker = models.CharField(max_length=200, blank=True)
-    task_id = models.CharField(max_length=64, blank=True)
-    enqueued = models.DateTimeField(null=True, blank=True)
-    # When the current (latest) attempt started; each attempt's row keeps its own.
-    started = models.DateTimeField(null=True, blank=True)
-    finished = models.DateTimeField(null=True, blank=True)
-    # Renewed by the running worker's heartbeat; past it, the reaper puts the
-    # step back in its queue (the worker is presumed dead).
-    lease_expires = models.DateTimeField(null=True, blank=True)
-    reused_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-
-    class Meta:
-        ordering = ["run", "id"]
-        constraints = [models.UniqueConstraint(fields=["run", "step_id"], name="unique_step_per_run")]
-        indexes = [
-            # Metrics: step runs by status over time.
-            models.Index(fields=["status", "finished"], name="steprun_status_finished"),
-            # The reaper: running steps whose lease expired.
-            models.Index(fields=["status", "lease_expires"], name="steprun_status_lease"),
-        ]
-
-    def __str__(self):
-        return f"{self.step_id} of run {self.run_id}"
-
-    def ended_attempt(self, status: str, finished, error: str = "", delay: float = 0.0) -> "StepAttempt":
-        """The (unsaved) row of this step's current attempt, ended now with `status`.
-
-        Written by whoever ends the attempt: its worker, a cancel, or the reaper.
-        """
-        return StepAttempt(
-            step_run=self,
-            number=self.attempt,
-            status=status,
-            worker=self.worker,
-            error=error,
-            started=self.started or finished,
-            finished=finished,
-            delay=delay,
-        )
-
-
-class StepAttempt(models.Model):
-    """One try of a step: a row per attempt feeds the timeline and metrics."""
-
-    step_run = models.ForeignKey(StepRun, on_delete=models.CASCADE, related_name="attempts")
-    number = models.PositiveIntegerField()
-    status = models.CharField(max_length=20, choices=AttemptStatus.choices, default=AttemptStatus.RUNNING)
-    worker = models.CharField(max_length=200, blank=True)
-    error = models.TextField(blank=True)
-    started = models.DateTimeField()
-    finished = models.DateTimeField(null=True, blank=True)
-    # The backoff waited before this attempt (seconds), as computed.
-    delay = models.FloatField(default=0)
-
-    class Meta:
-        ordering = ["step_run", "number"]
-        constraints = [models.UniqueConstraint(fields=["step_run", "number"], name="unique_attempt_number")]
-
-    def __str__(self):
-        return f"attempt {self.number} of {self.step_run}"
-
-
-def get_workflow_for(user, slug: str) -> Workflow:
-    """The workflow if `user` may see it, else 404 (never 403: no existence leak)."""
-    try:
-        return Workflow.objects.visible_to(user).get(slug=slug)
-    except Workflow.DoesNotExist:
-        raise Http404("no such workflow") from None
-
-
-def get_run_for(user, run_id: int) -> Run:
-    try:
-        return Run.objects.visible_to(user).select_related("workflow", "version").get(pk=run_id)
-    except (Run.DoesNotExist, ValueError):
-        raise Http404("no such run") from None
-
-
-from workflows.execution.idempotency import IdempotencyKey  # noqa: E402,F401
-from workflows.execution.workers import Worker  # noqa: E402,F401
-from workflows.rollups import GaugeSample, MetricRollup, PendingRollup  # noqa: E402,F401  (metrics, issue 6)
-from workflows.tokens import ApiToken  # noqa: E402,F401
-from workflows.triggers import Schedule, WebhookTrigger  # noqa: E402,F401

@@ -20,7 +20,7 @@ import functools
 import logging
 import re
 
-# The kinds of token oaweb issues (workflows/tokens.py, workflows/triggers.py; a test keeps them in step).
+# The kinds of token oaweb issues (workflows/tokens.py, workflows/triggers/models.py; a test keeps them in step).
 # Not imported from there: logging is configured before the apps load, and those modules define models.
 TOKEN_PREFIXES = ("oat_", "owh_")
 # As many characters as the token and webhook lists show (tokens.DISPLAY_CHARS, triggers.TOKEN_DISPLAY_CHARS).

@@ -13,11 +13,11 @@ import pytest
 from django.core.cache import cache
 
 from tests.api.conftest import as_user
-from tests.browser.server import LiveServer
+from tests.server import LiveServer
 from workflows.execution.idempotency import KEY_LIFETIME, IdempotencyKey
-from workflows.models import Run
+from workflows.execution.models import Run
 from workflows.tokens import ApiToken
-from workflows.triggers import WebhookTrigger
+from workflows.triggers.models import WebhookTrigger
 
 
 @pytest.fixture

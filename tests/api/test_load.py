@@ -15,10 +15,10 @@ from collections import Counter
 import pytest
 from django.db import connection
 
-from tests.browser.server import LiveServer
 from tests.conftest import noop_definition, wait_until
+from tests.server import LiveServer
+from workflows.execution.models import Run
 from workflows.execution.status import RunStatus
-from workflows.models import Run
 from workflows.tokens import ApiToken
 
 pytestmark = [pytest.mark.distributed, pytest.mark.slow]

@@ -16,12 +16,12 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from tests.browser.server import LiveServer, database_url
 from tests.conftest import make_user
 from tests.faults import TcpProxy, through
+from tests.server import LiveServer, database_url
 from tests.web.conftest import make_run
 from workflows.tokens import ApiToken
-from workflows.triggers import WebhookTrigger
+from workflows.triggers.models import WebhookTrigger
 
 pytestmark = [pytest.mark.distributed, pytest.mark.slow]
 

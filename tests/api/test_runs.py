@@ -7,8 +7,9 @@ from rest_framework.test import APIClient
 
 from tests.api.conftest import as_user
 from tests.conftest import noop_definition
+from workflows.execution.models import Run
 from workflows.execution.runs import wait_for_run
-from workflows.models import Run, Team, Workflow
+from workflows.models import Team, Workflow
 
 
 @pytest.fixture

@@ -16,12 +16,13 @@ from rest_framework.test import APIClient
 
 from tests.api.conftest import as_user
 from tests.conftest import noop_definition
+from workflows.definitions.strict_json import INVALID_VALUE, Refused, loads
+from workflows.definitions.validation import parse_definition, validate_source
+from workflows.execution.models import Run
 from workflows.execution.runs import RunRefused, start_run
-from workflows.jsonbody import INVALID_VALUE, Refused, loads
 from workflows.management.commands.run_workflow import parse_input
-from workflows.models import Run, Workflow
-from workflows.triggers import Schedule, WebhookTrigger
-from workflows.validation import parse_definition, validate_source
+from workflows.models import Workflow
+from workflows.triggers.models import Schedule, WebhookTrigger
 from workflows.web import run_form
 
 pytestmark = pytest.mark.django_db

@@ -94,7 +94,7 @@ def oaweb_server_process(django_db_setup, django_db_blocker):
     test process's own worker stops while the server runs (the next engine
     test starts it again), and the server stops with its module.
     """
-    from tests.browser.server import LiveServer
+    from tests.server import LiveServer
 
     if settings.EMBEDDED:
         from workflows.execution.embedded import stop_embedded_worker

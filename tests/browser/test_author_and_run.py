@@ -3,7 +3,8 @@
 import json
 
 from tests.browser.conftest import screenshot, step_queue
-from workflows.models import Run, Workflow
+from workflows.execution.models import Run
+from workflows.models import Workflow
 
 
 def definition_text(component: str) -> str:

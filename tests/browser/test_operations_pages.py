@@ -1,7 +1,8 @@
 """The metrics and workers pages, with real runs on them, in the browser."""
 
 from tests.browser.conftest import screenshot, step_queue
-from workflows.models import Run, Workflow
+from workflows.execution.models import Run
+from workflows.models import Workflow
 
 
 def small(slug: str, fail: bool = False) -> dict:

@@ -3,7 +3,8 @@
 import time
 
 from tests.browser.conftest import step_queue
-from workflows.models import Run, Workflow
+from workflows.execution.models import Run
+from workflows.models import Workflow
 
 ABNORMAL = 1012  # "service restart": htmx's ws extension reconnects after it
 

@@ -1,7 +1,8 @@
 """Run a workflow from its page and watch the steps change live, then cancel a long one."""
 
 from tests.browser.conftest import screenshot, step_queue
-from workflows.models import Run, Workflow
+from workflows.execution.models import Run
+from workflows.models import Workflow
 
 # Records every status a step's row shows, through out-of-band swaps, without reloading.
 RECORD_STATUSES = """

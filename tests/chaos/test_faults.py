@@ -10,8 +10,9 @@ import pytest
 from django.utils import timezone
 
 from tests.faults import StepCounts, TcpProxy, assert_each_success_recorded_once, step_counts
+from workflows.execution.models import Run, StepAttempt, StepRun
 from workflows.execution.status import AttemptStatus, RunStatus, StepStatus
-from workflows.models import Run, StepAttempt, StepRun, Team, Workflow
+from workflows.models import Team, Workflow
 
 pytestmark = [pytest.mark.chaos]
 

@@ -33,9 +33,10 @@ from tests.faults import (
     tail,
     wait_for_exit,
 )
+from workflows.execution.models import StepAttempt, StepRun
 from workflows.execution.runs import start_run, wait_for_run
 from workflows.execution.status import AttemptStatus, StepStatus
-from workflows.models import StepAttempt, StepRun, Team, Workflow
+from workflows.models import Team, Workflow
 
 pytestmark = [pytest.mark.distributed, pytest.mark.chaos, pytest.mark.slow]
 

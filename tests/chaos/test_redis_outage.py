@@ -26,9 +26,10 @@ from tests.faults import (
     step_counts,
     tail,
 )
+from workflows.execution.models import StepRun
 from workflows.execution.runs import start_run, wait_for_run
 from workflows.execution.status import StepStatus
-from workflows.models import StepRun, Team, Workflow
+from workflows.models import Team, Workflow
 
 pytestmark = [pytest.mark.distributed, pytest.mark.chaos, pytest.mark.slow]
 

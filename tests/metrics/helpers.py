@@ -4,8 +4,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from workflows import rollups
-from workflows.models import Run, StepRun
+from workflows.execution.models import Run, StepRun
+from workflows.metrics import rollups
 
 
 def recently():

@@ -5,7 +5,7 @@ import pytest
 from tests.api.conftest import as_user
 from tests.conftest import noop_definition
 from tests.metrics.helpers import finished_run
-from workflows import rollups
+from workflows.metrics import rollups
 
 pytestmark = pytest.mark.django_db
 

@@ -11,9 +11,9 @@ from rest_framework.test import APIClient
 
 from tests.api.conftest import as_user
 from tests.conftest import noop_definition
-from workflows import timings
+from workflows.definitions.validation import validate
 from workflows.execution.workers import Worker
-from workflows.validation import validate
+from workflows.metrics import timings
 
 pytestmark = pytest.mark.django_db
 METRICS_TOKEN = "s3cret-token"

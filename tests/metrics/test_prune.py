@@ -8,10 +8,10 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from tests.metrics.helpers import finished_run
-from workflows import prune
-from workflows.metrics import report
-from workflows.models import Run, StepRun
-from workflows.rollups import HOUR, MINUTE, MetricRollup
+from workflows.execution.models import Run, StepRun
+from workflows.metrics import prune
+from workflows.metrics.reports import report
+from workflows.metrics.rollups import HOUR, MINUTE, MetricRollup
 
 pytestmark = pytest.mark.django_db
 

@@ -8,11 +8,11 @@ from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import wait_until
-from workflows import metrics, rollups, timings
 from workflows.execution import runs as engine
 from workflows.execution.workers import Worker
+from workflows.metrics import reports, rollups, timings
+from workflows.metrics.rollups import TOTAL, MetricRollup
 from workflows.models import Team, Workflow
-from workflows.rollups import TOTAL, MetricRollup
 
 DEFINITION = {
     "id": "metrics-real",
@@ -55,7 +55,7 @@ def test_concurrent_runs_are_each_counted_once(workers, staff):
     assert (total["core.fail"].count, total["core.fail"].skipped, total["core.fail"].failed) == (12, 9, 3)
     assert total["core.noop"].wait_count == 24 and total["core.noop"].duration_count == 24
 
-    page = metrics.report(staff, "1h")
+    page = reports.report(staff, "1h")
     assert page["runs"]["count"] == 12 and page["runs"]["failed"] == 3
     assert scrape_value("oaweb_runs_total", workflow="metrics-real", status="succeeded") == 9
     assert scrape_value("oaweb_steps_total", component="core.noop", status="succeeded") == 24
@@ -80,9 +80,9 @@ def test_a_cancelled_run_counts_as_cancelled(workers):
 def test_queue_depth_and_busy_workers_are_sampled_for_the_charts(workers, staff):
     assert wait_until(lambda: Worker.objects.online().exists())
 
-    metrics.sample_gauges()
+    reports.sample_gauges()
 
-    chart = metrics.report(staff, "1h")["chart"]
+    chart = reports.report(staff, "1h")["chart"]
     assert settings.CELERY_TASK_DEFAULT_QUEUE in chart["queues"]
     assert chart["workers"]["slots"][-1] >= 1
 

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 
 from tests.metrics.helpers import finished_run, recently
-from workflows import rollups
-from workflows.metrics import finished_since, report
-from workflows.rollups import HOUR, MINUTE, TOTAL, MetricRollup, PendingRollup
+from workflows.metrics import rollups
+from workflows.metrics.reports import finished_since, report
+from workflows.metrics.rollups import HOUR, MINUTE, TOTAL, MetricRollup, PendingRollup
 
 
 def test_bucket_boundaries_are_fixed_preferred_numbers_at_most_28_percent_apart():

@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.metrics.helpers import finished_run
-from workflows import rollups
-from workflows.metrics import finished_since, report, window_tiles
-from workflows.rollups import DAY, HOUR, MINUTE
+from workflows.metrics import rollups
+from workflows.metrics.reports import finished_since, report, window_tiles
+from workflows.metrics.rollups import DAY, HOUR, MINUTE
 
 # 2026-11-28 14:37:20 UTC: mid-hour, mid-day, so every grain has a partial edge.
 NOW = datetime(2026, 11, 28, 14, 37, 20, tzinfo=UTC)

@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from django.core.cache import cache
 
-from registry import lookup
+from registry import generation
 from registry.catalog import CATALOG, get_callable
 from registry.models import Component
 
@@ -29,7 +29,7 @@ def register_elsewhere(component: Component) -> None:
     bulk_create, not save(): this process is not told (no invalidate()).
     """
     Component.objects.bulk_create([component])
-    cache.incr(lookup.GENERATION_KEY)
+    cache.incr(generation.GENERATION_KEY)
 
 
 @dataclass

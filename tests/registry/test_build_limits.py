@@ -1,7 +1,7 @@
 """Limits while building: a value that would pass its size limit stops as it grows, never built whole first.
 
 text.template (registry/builtins/text.py) counts the bytes it writes; the
-references in a step's inputs (workflows/references.py) count the text they
+references in a step's inputs (workflows/definitions/references.py) count the text they
 fill in. Peak memory is measured with tracemalloc, which sees every
 allocation Python makes.
 """
@@ -14,7 +14,7 @@ import pytest
 from registry.builtins.text import render
 from registry.catalog import ComponentError
 from tests.registry import builtin
-from workflows.references import TooLarge, json_size_over, resolve
+from workflows.definitions.references import TooLarge, json_size_over, resolve
 
 MIB = 1024 * 1024
 BIG = "x" * 1_000_000  # one copy fits in a MiB, two don't

@@ -4,7 +4,7 @@ import pytest
 from django.core.cache import cache
 from django.db import transaction
 
-from registry import lookup
+from registry import generation, lookup
 from registry.models import Component
 from tests.registry import register_elsewhere
 
@@ -108,7 +108,7 @@ def test_a_rolled_back_change_keeps_the_cache_generation():
 @pytest.fixture
 def slow_generation_checks(monkeypatch):
     """This process re-reads the shared generation only after an hour: its snapshot goes stale."""
-    monkeypatch.setattr(lookup, "GENERATION_CHECK_SECONDS", 3600)
+    monkeypatch.setattr(generation, "GENERATION_CHECK_SECONDS", 3600)
 
 
 def register_demo_elsewhere(**fields) -> None:
@@ -130,14 +130,14 @@ def test_a_component_enabled_elsewhere_a_moment_ago_is_usable(slow_generation_ch
     lookup.invalidate()
     assert not lookup.usable("demo.thing")
     Component.objects.filter(name="demo.thing").update(enabled=True)
-    cache.incr(lookup.GENERATION_KEY)
+    cache.incr(generation.GENERATION_KEY)
     assert lookup.components()["demo.thing"].enabled is False
     assert lookup.get("demo.thing").enabled is True
 
 
 @pytest.mark.django_db(transaction=True)
 def test_the_validator_does_not_report_a_component_registered_elsewhere_a_moment_ago(slow_generation_checks):
-    from workflows.validation import validate
+    from workflows.definitions.validation import validate
 
     definition = {"id": "uses-new", "steps": [{"id": "a", "component": "demo.thing"}]}
     assert [issue["code"] for issue in validate(definition)["issues"]] == ["unknown_component"]

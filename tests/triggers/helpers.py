@@ -1,6 +1,6 @@
 """Small factories for the trigger tests."""
 
-from workflows.triggers import Schedule
+from workflows.triggers.models import Schedule
 
 
 def make_schedule(workflow, user=None, sync=True, **fields):

@@ -5,8 +5,8 @@ from django.contrib.messages import get_messages
 from django_celery_beat.models import PeriodicTask
 
 from tests.triggers.helpers import make_schedule
-from workflows.schedules import periodic_task_name
-from workflows.triggers import Schedule, WebhookTrigger
+from workflows.triggers.beat import periodic_task_name
+from workflows.triggers.models import Schedule, WebhookTrigger
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from rest_framework.test import APIClient
 from tests.conftest import noop_definition
 from tests.triggers.helpers import make_schedule
 from workflows.models import Workflow
-from workflows.schedules import periodic_task_name
-from workflows.triggers import Schedule
+from workflows.triggers.beat import periodic_task_name
+from workflows.triggers.models import Schedule
 
 URL = "/api/v1/schedules/"
 

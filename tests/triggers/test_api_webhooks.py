@@ -3,7 +3,7 @@
 from rest_framework.test import APIClient
 
 from workflows.tokens import digest
-from workflows.triggers import WebhookTrigger
+from workflows.triggers.models import WebhookTrigger
 
 URL = "/api/v1/webhooks/"
 

@@ -5,8 +5,8 @@ import time
 import pytest
 
 from tests.triggers.helpers import make_schedule
+from workflows.execution.models import Run
 from workflows.execution.runs import wait_for_run
-from workflows.models import Run
 
 pytestmark = [pytest.mark.distributed, pytest.mark.slow]
 

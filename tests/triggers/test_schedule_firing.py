@@ -2,10 +2,11 @@
 
 from tests.conftest import noop_definition
 from tests.triggers.helpers import make_schedule
+from workflows.execution.models import Run
 from workflows.execution.runs import wait_for_run
-from workflows.models import Run, Workflow
-from workflows.schedules import start_scheduled_run
-from workflows.triggers import Schedule
+from workflows.models import Workflow
+from workflows.triggers.models import Schedule
+from workflows.triggers.schedules import start_scheduled_run
 
 
 def test_the_task_starts_a_run_of_the_latest_version_with_the_schedule_inputs(workers, make_workflow, owner):

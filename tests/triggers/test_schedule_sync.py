@@ -6,7 +6,8 @@ import pytest
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from tests.triggers.helpers import make_schedule
-from workflows.schedules import TASK_NAME, periodic_task_name, start_scheduled_run
+from workflows.triggers.beat import TASK_NAME, periodic_task_name
+from workflows.triggers.schedules import start_scheduled_run
 
 
 def beat_entry(schedule):

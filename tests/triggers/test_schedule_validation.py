@@ -4,7 +4,8 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from tests.triggers.helpers import make_schedule
-from workflows.triggers import Schedule, split_cron
+from workflows.triggers.cron import split_cron
+from workflows.triggers.models import Schedule
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,8 @@
 import pytest
 from django.core.cache import cache
 
-from workflows.models import Run
-from workflows.triggers import WebhookTrigger
+from workflows.execution.models import Run
+from workflows.triggers.models import WebhookTrigger
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,7 @@
 import pytest
 from django.core.cache import cache
 
-from workflows.triggers import WebhookTrigger
+from workflows.triggers.models import WebhookTrigger
 
 
 @pytest.fixture(autouse=True)

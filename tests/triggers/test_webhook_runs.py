@@ -2,10 +2,10 @@
 
 import pytest
 
+from workflows.execution.models import Run
 from workflows.execution.runs import wait_for_run
-from workflows.models import Run
 from workflows.tokens import digest
-from workflows.triggers import WebhookTrigger
+from workflows.triggers.models import WebhookTrigger
 
 
 @pytest.fixture(autouse=True)

@@ -20,7 +20,7 @@ def make_run(workflow, statuses: dict[str, str] | None = None, run_status="runni
     """
     from django.utils import timezone
 
-    from workflows.models import Run, StepRun
+    from workflows.execution.models import Run, StepRun
 
     version = workflow.latest_version()
     now = timezone.now()

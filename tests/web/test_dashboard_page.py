@@ -5,7 +5,8 @@ from django.utils import timezone
 
 from tests.conftest import noop_definition
 from tests.web.conftest import make_run
-from workflows.models import Run, Worker
+from workflows.execution.models import Run
+from workflows.execution.workers import Worker
 
 
 def test_dashboard_needs_a_login(client, db):

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from workflows.layers import EmbeddedChannelLayer
+from workflows.web.layers import EmbeddedChannelLayer
 
 pytestmark = pytest.mark.asyncio
 

@@ -17,7 +17,8 @@ from django.test import Client
 from tests.conftest import noop_definition
 from tests.web.conftest import make_run
 from workflows.execution import events
-from workflows.models import Run, StepRun, Workflow
+from workflows.execution.models import Run, StepRun
+from workflows.models import Workflow
 from workflows.web.consumers import REFUSED
 from workflows.web.routing import websocket_application
 

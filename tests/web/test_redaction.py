@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from workflows import tokens, triggers
+from workflows import tokens
 from workflows.redaction import (
     KEPT_CHARS,
     MASK,
@@ -19,6 +19,7 @@ from workflows.redaction import (
     redact_daphne_access_log,
     redact_data,
 )
+from workflows.triggers import models as triggers
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 API_TOKEN = "oat_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcde"

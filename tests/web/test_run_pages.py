@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from tests.conftest import noop_definition
-from workflows.models import Run, StepRun
+from workflows.execution.models import Run, StepRun
 
 XSS = "<script>alert(1)</script>"
 
@@ -97,7 +97,7 @@ def test_finished_failed_run_offers_rerun_not_cancel(owner_client, run_of):
 def test_step_detail_shows_inputs_outputs_error_and_attempts(owner_client, run_of):
     from django.utils import timezone
 
-    from workflows.models import StepAttempt
+    from workflows.execution.models import StepAttempt
 
     run = run_of({"s1": "failed"}, run_status="failed")
     step = StepRun.objects.get(run=run, step_id="s1")

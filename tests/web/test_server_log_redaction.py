@@ -12,9 +12,9 @@ import urllib.request
 
 import pytest
 
-from tests.browser.server import LiveServer
+from tests.server import LiveServer
 from workflows.redaction import KEPT_CHARS, MASK
-from workflows.triggers import TOKEN_PREFIX, WebhookTrigger
+from workflows.triggers.models import TOKEN_PREFIX, WebhookTrigger
 
 pytestmark = pytest.mark.slow  # starts a server: a few seconds
 

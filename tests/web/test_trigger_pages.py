@@ -9,11 +9,11 @@ from django.test import Client
 from django_celery_beat.models import PeriodicTask
 
 from tests.conftest import noop_definition
+from workflows.execution.models import Run
 from workflows.execution.runs import wait_for_run
-from workflows.models import Run
-from workflows.schedules import periodic_task_name
-from workflows.triggers import Schedule, WebhookTrigger
-from workflows.web.triggers import next_fire
+from workflows.triggers.beat import periodic_task_name
+from workflows.triggers.models import Schedule, WebhookTrigger
+from workflows.web.trigger_panel import next_fire
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 HOOK_URL = re.compile(r"http://testserver/hooks/(owh_[A-Za-z0-9_-]+)/")

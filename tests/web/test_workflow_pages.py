@@ -7,8 +7,9 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.conftest import noop_definition
-from workflows.models import Run, Workflow
-from workflows.web.catalog import diff_lines
+from workflows.execution.models import Run
+from workflows.models import Workflow
+from workflows.web.workflow_pages import diff_lines
 
 XSS = "<script>alert(1)</script>"
 

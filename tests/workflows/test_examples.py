@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from workflows.definitions.validation import validate_source
 from workflows.models import Workflow, WorkflowVersion
-from workflows.validation import validate_source
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
 EXAMPLES = sorted(EXAMPLES_DIR.glob("*.json"))

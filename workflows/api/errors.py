@@ -16,7 +16,7 @@ from rest_framework.parsers import BaseParser
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from workflows import outages
-from workflows.jsonbody import BodyError, check_declared_size, read_json
+from workflows.definitions.strict_json import BodyError, check_declared_size, read_json
 
 MAX_OFFSET = 1_000_000_000
 
@@ -46,7 +46,7 @@ class KeyReused(exceptions.APIException):
 
 
 class InvalidJSONValue(exceptions.ParseError):
-    """A body value oaweb refuses (workflows/jsonbody.py); the answer adds its `pointer` (RFC 6901)."""
+    """A body value oaweb refuses (workflows/definitions/strict_json.py); the answer adds its `pointer` (RFC 6901)."""
 
     def __init__(self, detail: str, code: str, pointer: str):
         super().__init__(detail, code)
@@ -73,7 +73,7 @@ class SizeFirstNegotiation(DefaultContentNegotiation):
 
 
 class StrictJSONParser(BaseParser):
-    """JSON only, read by workflows/jsonbody.py: size, UTF-8, nesting and every value checked."""
+    """JSON only, read by workflows/definitions/strict_json.py: size, UTF-8, nesting and every value checked."""
 
     media_type = "application/json"
 

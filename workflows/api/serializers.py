@@ -4,7 +4,8 @@ from rest_framework import serializers
 
 from registry.catalog import KINDS
 from registry.models import Component
-from workflows.models import Run, StepAttempt, StepRun, Workflow, WorkflowVersion
+from workflows.execution.models import Run, StepAttempt, StepRun
+from workflows.models import Workflow, WorkflowVersion
 from workflows.redaction import redact_data
 from workflows.tokens import ApiToken
 
@@ -252,7 +253,7 @@ class PercentilesSerializer(serializers.Serializer):
 
 
 class FinishedSerializer(serializers.Serializer):
-    """Metrics (issue 6): from the per-minute rollups, so pruned runs still count."""
+    """From the per-minute rollups, so runs already pruned still count."""
 
     since = serializers.DateTimeField(
         help_text="`since` rounded down to the minute (to the hour when over two days ago)"

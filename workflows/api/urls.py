@@ -6,7 +6,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.routers import DefaultRouter
 
 from workflows.api import views
-from workflows.api.triggers import register as register_triggers
+from workflows.api.trigger_views import register as register_triggers
 
 router = DefaultRouter(trailing_slash=True)
 router.register("components", views.ComponentViewSet, basename="component")

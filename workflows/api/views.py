@@ -2,7 +2,6 @@
 
 from datetime import timedelta
 
-from django.db import transaction
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -13,16 +12,17 @@ from rest_framework.decorators import action, api_view
 from rest_framework.response import Response
 
 from registry.models import Component
-from workflows import metrics
+from workflows import services
 from workflows.api import serializers as api
 from workflows.api.errors import Conflict, KeyReused, ServiceUnavailable
 from workflows.api.schema import ERROR
+from workflows.definitions.validation import validate
 from workflows.execution import idempotency
-from workflows.execution import runs as engine
+from workflows.execution.models import Run, StepRun
 from workflows.execution.state import StateUnavailable
-from workflows.models import Run, StepRun, Team, TeamChoiceError, Workflow
+from workflows.metrics import reports
+from workflows.models import Workflow
 from workflows.tokens import ApiToken
-from workflows.validation import validate
 
 # Every operation also documents the common errors (workflows/api/schema.py).
 INVALID_DEFINITION = OpenApiResponse(
@@ -39,6 +39,17 @@ NEW_VERSION_SCHEMA = {
         400: INVALID_DEFINITION,
     },
 }
+
+
+def _refused(refused: services.DefinitionRefused) -> Response:
+    """The API's answer to a definition the service refused."""
+    if refused.code == services.TAKEN:
+        raise Conflict(str(refused))
+    if refused.code == services.TEAM:
+        raise serializers.ValidationError({"team": [str(refused)]})
+    if refused.code == services.ID_MISMATCH:
+        raise serializers.ValidationError({"definition": [str(refused)]})
+    return Response(refused.result, status=status.HTTP_400_BAD_REQUEST)
 
 
 def _query(serializer_class, request):
@@ -99,20 +110,14 @@ class WorkflowViewSet(
     def create(self, request):
         body = api.DefinitionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        definition = body.validated_data["definition"]
-        result = validate(definition)
-        if not result["valid"]:
-            return Response(result, status=status.HTTP_400_BAD_REQUEST)
-        existing = Workflow.objects.filter(slug=definition["id"]).first()
-        if existing and not Workflow.objects.visible_to(request.user).filter(pk=existing.pk).exists():
-            raise Conflict(f"the id {definition['id']!r} is taken by another team's workflow")
         try:
-            team = existing.team if existing else Team.for_new_workflow(request.user, body.validated_data.get("team"))
-        except TeamChoiceError as exc:
-            raise serializers.ValidationError({"team": [str(exc)]}) from None
-        version, created = Workflow.import_definition(definition, team=team, author=request.user)
+            saved = services.save_definition(
+                body.validated_data["definition"], request.user, body.validated_data.get("team")
+            )
+        except services.DefinitionRefused as refused:
+            return _refused(refused)
         return Response(
-            api.WorkflowSerializer(version.workflow).data, status=status.HTTP_201_CREATED if created else 200
+            api.WorkflowSerializer(saved.workflow).data, status=status.HTTP_201_CREATED if saved.created else 200
         )
 
     @extend_schema(**NEW_VERSION_SCHEMA)
@@ -121,15 +126,15 @@ class WorkflowViewSet(
         body = api.DefinitionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         definition = body.validated_data["definition"]
-        if isinstance(definition, dict) and definition.get("id") != workflow.slug:
-            raise serializers.ValidationError({"definition": [f"its id must be {workflow.slug!r}"]})
-        result = validate(definition)
-        if not result["valid"]:
-            return Response(result, status=status.HTTP_400_BAD_REQUEST)
-        with transaction.atomic():  # the version and the workflow's name, description, tags together
-            _, created = workflow.add_version(definition, author=request.user)
-        workflow.refresh_from_db()
-        return Response(api.WorkflowSerializer(workflow).data, status=status.HTTP_201_CREATED if created else 200)
+        try:
+            if isinstance(definition, dict):  # the URL and the body must agree, whatever else is wrong
+                services.check_same_id(definition, workflow)
+            saved = services.save_definition(definition, request.user, workflow=workflow)
+        except services.DefinitionRefused as refused:
+            return _refused(refused)
+        return Response(
+            api.WorkflowSerializer(saved.workflow).data, status=status.HTTP_201_CREATED if saved.created else 200
+        )
 
     @extend_schema(**{**NEW_VERSION_SCHEMA, "description": "The same as PUT: the body is a whole definition."})
     def partial_update(self, request, slug=None):
@@ -261,13 +266,13 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             target = get_object_or_404(workflow.versions, version=data["version"])
 
         def start():
-            return engine.start_run(
+            return services.start(
                 target, data["inputs"], user=request.user, priority=data.get("priority"), trigger="api"
             )
 
         try:
             run, replayed = idempotency.start_once(f"user:{request.user.pk}", key, request.data, start)
-        except engine.RunRefused as refused:
+        except services.RunRefused as refused:
             raise serializers.ValidationError({"inputs": [str(refused)], "issues": refused.issues}) from None
         except idempotency.KeyReused as exc:
             raise KeyReused(str(exc)) from None
@@ -289,7 +294,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         run = self.get_object()
-        if not engine.cancel_run(run):
+        if not services.cancel(run):
             raise Conflict(f"run {run.pk} has already finished ({run.status})")
         run.refresh_from_db()
         return Response(api.RunSerializer(run).data)
@@ -307,8 +312,8 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     def rerun(self, request, pk=None):
         run = self.get_object()
         try:
-            new = engine.rerun(run, user=request.user)
-        except engine.RunRefused as refused:
+            new = services.rerun(run, user=request.user)
+        except services.RunRefused as refused:
             raise Conflict(str(refused)) from None
         except StateUnavailable as exc:
             raise ServiceUnavailable(str(exc)) from None
@@ -383,8 +388,8 @@ def metrics_summary(request):
             "steps": dict(steps.values_list("status").annotate(n=Count("id")).order_by()),
             "run_seconds_p50": _percentile(durations, 0.5),
             "run_seconds_p95": _percentile(durations, 0.95),
-            # Metrics (issue 6): from the rollups, so pruned runs still count.
-            "finished": metrics.finished_since(request.user, since),
+            # From the rollups, so runs already pruned still count.
+            "finished": reports.finished_since(request.user, since),
         }
     )
 

@@ -21,17 +21,17 @@ from django.utils import timezone
 from registry import lookup
 from registry.catalog import CATALOG, get_callable
 from registry.context import StepContext
-from workflows import jsonbody
-from workflows.conditions import ConditionError, evaluate_condition
+from workflows.definitions import strict_json
+from workflows.definitions.conditions import ConditionError, evaluate_condition
+from workflows.definitions.references import ReferenceError, TooLarge, resolve
 from workflows.execution import call_threads, transitions
 from workflows.execution.connections import retrying
 from workflows.execution.messages import ClaimedStep, StepMessage
+from workflows.execution.models import StepRun
 from workflows.execution.plans import Compiled
 from workflows.execution.state import get_store
 from workflows.execution.status import StepStatus
-from workflows.models import StepRun
 from workflows.redaction import redact
-from workflows.references import ReferenceError, TooLarge, resolve
 
 log = logging.getLogger(__name__)
 
@@ -218,8 +218,8 @@ def check_outputs(info, result) -> tuple[dict, int]:
         raise StepFailure(f"outputs are {len(encoded)} bytes, over the limit of {settings.OAWEB_MAX_OUTPUT_BYTES}")
     try:
         # NaN, a lone surrogate or NUL (from a web page, say) would fail the step's commit, not the step.
-        jsonbody.check_value(result)
-    except jsonbody.Refused as refused:
+        strict_json.check_value(result)
+    except strict_json.Refused as refused:
         raise StepFailure(f"component returned outputs that can't be stored: {refused}") from None
     try:
         schema_validator(info, "output")(result)

@@ -10,8 +10,10 @@ import logging
 
 from django.conf import settings
 
+from oaweb.celery import app
 from registry import lookup
 from workflows.execution import events, failpoints, transitions
+from workflows.execution.embedded import ensure_embedded_worker
 from workflows.execution.messages import Advance
 from workflows.execution.plans import Compiled, step_queue
 from workflows.execution.workers import identity
@@ -28,14 +30,10 @@ def publish(messages) -> bool:
     Steps the broker refused are left queued and offered to the reaper at
     once (transitions.resend_soon): it sends them when the broker is back.
     """
-    from oaweb.celery import app
-
     messages = list(messages)
     if not messages:
         return True
     if settings.EMBEDDED:
-        from workflows.execution.embedded import ensure_embedded_worker
-
         ensure_embedded_worker()
     try:
         with app.producer_or_acquire() as producer, producer.batch():
@@ -70,11 +68,7 @@ def publish_step_creation(run_id: int, queue: str) -> None:
     A message the broker refuses is not lost: the reaper writes the steps of
     a run that still has none after a lease (transitions.stalled_runs).
     """
-    from oaweb.celery import app
-
     if settings.EMBEDDED:
-        from workflows.execution.embedded import ensure_embedded_worker
-
         ensure_embedded_worker()
     try:
         app.send_task(
@@ -125,8 +119,6 @@ def continuable(version: Compiled, step_ids) -> tuple[str, ...]:
 
 def queue_depth(name: str) -> int | None:
     """Messages waiting in a broker queue (all priorities), or None when the broker can't say."""
-    from oaweb.celery import app
-
     try:
         with app.connection_for_read() as connection:
             return connection.default_channel.queue_declare(queue=name, passive=True).message_count
@@ -142,8 +134,6 @@ def declare_queues(names) -> None:
     those queues. The reaper declares them before it resends.
     """
     from kombu import Exchange, Queue
-
-    from oaweb.celery import app
 
     with app.connection_for_write() as connection:
         channel = connection.default_channel

@@ -11,6 +11,10 @@ import threading
 from celery.worker import WorkController
 from django.conf import settings
 
+from oaweb.celery import app
+from workflows.execution.heartbeat import ensure_maintenance_thread, stop_maintenance_thread
+from workflows.execution.workers import identity
+
 
 class EmbeddedWorker(WorkController):
     """Celery's worker, plus an event set once it consumes (so sends aren't lost)."""
@@ -34,9 +38,6 @@ def ensure_embedded_worker():
         return _worker
     with _lock:
         if _worker is None:
-            from oaweb.celery import app
-            from workflows.execution.heartbeat import ensure_maintenance_thread
-
             worker = EmbeddedWorker(
                 app=app,
                 pool="threads",
@@ -52,7 +53,6 @@ def ensure_embedded_worker():
             thread.start()
             if not worker.consuming.wait(30):
                 raise RuntimeError("the embedded Celery worker did not start within 30 s")
-            from workflows.execution.workers import identity
 
             identity.update(
                 queues=[settings.CELERY_TASK_DEFAULT_QUEUE],
@@ -77,7 +77,6 @@ def stop_embedded_worker() -> None:
         worker, _worker = _worker, None
     if worker is None:
         return
-    from workflows.execution.heartbeat import stop_maintenance_thread
 
     stop_maintenance_thread()
     worker.stop(in_sighandler=False)
@@ -96,8 +95,6 @@ def ensure_embedded_beat():
     with _lock:
         if _beat is None:
             from celery.beat import EmbeddedService
-
-            from oaweb.celery import app
 
             _beat = EmbeddedService(app, thread=True, scheduler_cls=settings.CELERY_BEAT_SCHEDULER)
             _beat.start()

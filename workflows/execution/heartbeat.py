@@ -17,6 +17,10 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
+from workflows.execution.models import StepRun
+from workflows.execution.status import StepStatus
+from workflows.execution.workers import Worker
+
 log = logging.getLogger(__name__)
 
 
@@ -68,9 +72,6 @@ running_steps = RunningSteps()
 
 
 def renew_leases() -> None:
-    from workflows.execution.status import StepStatus
-    from workflows.models import StepRun
-
     held = running_steps.snapshot()
     if not held:
         return
@@ -101,8 +102,6 @@ def on_every_beat(name: str, hook: Callable[[], object]) -> None:
 
 
 def maintenance_loop(stop: threading.Event) -> None:
-    from workflows.execution.workers import Worker
-
     while not stop.wait(settings.OAWEB_HEARTBEAT_SECONDS):
         try:
             renew_leases()
@@ -114,7 +113,10 @@ def maintenance_loop(stop: threading.Event) -> None:
                 hook()
             except Exception:  # one room's failure is never in the way of the heartbeat or the others
                 log.warning("maintenance hook %s failed", name, exc_info=True)
-        close_old_connections()
+        try:
+            close_old_connections()
+        except Exception:  # a connection that can't even say its state: the thread must outlive it
+            log.warning("closing old database connections failed", exc_info=True)
 
 
 _thread = None

@@ -4,10 +4,8 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from workflows.conditions import ConditionError, parse_condition
-from workflows.graph import Plan, build_plan
+from workflows.definitions.graph import Plan, build_plan, step_reads
 from workflows.models import WorkflowVersion
-from workflows.references import STEPS, find_references
 
 
 @dataclass(frozen=True)
@@ -49,18 +47,7 @@ def compiled(version_id: int, content_hash: str, definition: dict | None = None)
 
 
 def outputs_read(plan: Plan) -> dict[str, frozenset[str]]:
-    reads = {}
-    for step_id, step in plan.steps.items():
-        read = {reference.name for reference, _ in find_references(step.get("inputs")) if reference.source == STEPS}
-        when = step.get("when")
-        try:
-            condition = parse_condition(when) if isinstance(when, str) else None
-        except ConditionError:
-            condition = None  # the step fails with the parse error when it runs
-        if condition is not None:
-            read.update(reference.name for reference in condition.references if reference.source == STEPS)
-        reads[step_id] = frozenset(read)
-    return reads
+    return {step_id: frozenset(step_reads(step)) for step_id, step in plan.steps.items()}
 
 
 def plan_of(run) -> Plan:

@@ -24,11 +24,11 @@ from django.conf import settings
 from django.utils import timezone
 
 from registry import lookup
-from workflows.execution import dispatch, failpoints, transitions
+from workflows.definitions.retry import RetryPolicy
+from workflows.execution import dispatch, failpoints, heartbeat, transitions
 from workflows.execution.messages import Advance
 from workflows.execution.plans import plan_of
 from workflows.execution.state import get_store
-from workflows.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,11 @@ RESEND_ANYWAY_AFTER_LEASES = 10
 
 
 _last_reap = {"at": float("-inf")}
+
+
+def register_hooks() -> None:
+    """The reaper runs on every worker's heartbeat (a lock lets one process at a time do it)."""
+    heartbeat.on_every_beat("reaper", reap_if_due)
 
 
 def reap_if_due() -> None:

@@ -27,17 +27,17 @@ from django.conf import settings
 
 from registry import lookup
 from registry.context import StepContext
+from workflows.definitions.retry import RetryPolicy, retry_delay
 from workflows.execution import commits, dispatch, events, failpoints, transitions
 from workflows.execution.attempts import SKIPPED, Call, StepFailure, prepare
 from workflows.execution.connections import retrying
 from workflows.execution.heartbeat import running_steps
 from workflows.execution.messages import Advance, ClaimedStep, StepMessage, StepState
+from workflows.execution.models import Run
 from workflows.execution.plans import Compiled, compiled
 from workflows.execution.status import StepStatus
 from workflows.execution.transitions import Success
 from workflows.execution.workers import identity
-from workflows.models import Run
-from workflows.retry import RetryPolicy, retry_delay
 
 # A child that reads only outputs of steps that just succeeded gets them in
 # its task message when they are this small, as a Celery chain passes a

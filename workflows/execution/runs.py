@@ -2,7 +2,7 @@
 
 The engine has no central loop. Each step is one Celery message (tasks.py);
 the worker that executes it (runner.py) records its outcome and readies its
-children in one transaction (transitions.py), carries on with one of them
+children in one transaction (transitions/), carries on with one of them
 itself when it can, and publishes the rest (dispatch.py). The reaper
 (recovery.py) puts back what a dead worker or a lost message left behind.
 """
@@ -13,14 +13,16 @@ import time
 from django.conf import settings
 from django.db import close_old_connections, transaction
 
+from oaweb.celery import app
 from registry import lookup
+from workflows.definitions.validation import validate_inputs
 from workflows.execution import dispatch, events, transitions
 from workflows.execution.heartbeat import running_steps
+from workflows.execution.models import Run
 from workflows.execution.plans import plan_of, step_queue  # noqa: F401  (plan_of: the pages' graphs)
 from workflows.execution.state import get_store
 from workflows.execution.status import RunStatus, StepStatus
-from workflows.models import Run, Workflow
-from workflows.validation import validate_inputs
+from workflows.models import Workflow
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +110,6 @@ def cancel_run(run: Run) -> bool:
     running_steps.stop([step.pk for step in running])
     running_tasks = [step.task_id for step in running if step.task_id]
     if running_tasks and not settings.EMBEDDED:
-        from oaweb.celery import app
-
         try:
             app.control.revoke(running_tasks)
         except Exception:  # the cancel is already recorded; revoke is best effort

@@ -3,7 +3,7 @@
 One interface, two implementations: Redis (distributed) and in-process
 memory (embedded). Nothing here decides a run's progress: which steps are
 ready and whether a run is finished live in the database, decided in the
-transaction that ends each step (transitions.py). Losing this store loses
+transaction that ends each step (transitions/). Losing this store loses
 at most a lock (it expires anyway) or a rate-limit slot.
 """
 
@@ -125,7 +125,7 @@ def redis_client():
     from redis.sentinel import Sentinel
 
     # A live Redis accepts a connection in well under a second; waiting longer
-    # only delays the 503 a request answers when its host is gone (issue 16).
+    # only delays the 503 a request answers when its host is gone.
     # Commands keep 5 s: a busy Redis may be slow to answer, not gone.
     options = {"socket_timeout": 5, "socket_connect_timeout": 1, "health_check_interval": 30}
     if settings.REDIS_SENTINELS:

@@ -2,7 +2,7 @@
 
 States are data: the choices live here, their final sets on the classes, and
 the allowed step transitions in one table that the module writing statuses
-(transitions.py) checks before it builds a statement.
+(transitions/) checks before it builds a statement.
 
 A step: pending (waiting for parents) -> queued (a message is on its way, or
 it waits for its backoff) -> running -> succeeded | failed | retrying (->
@@ -54,7 +54,7 @@ class AttemptStatus(models.TextChoices):
 
 
 S = StepStatus
-# (from, to) -> who makes that change. transitions.py refuses any other.
+# (from, to) -> who makes that change. transitions/ refuses any other.
 STEP_TRANSITIONS = {
     (S.PENDING, S.QUEUED): "its last parent succeeded (or the reaper's sweep found it ready)",
     (S.PENDING, S.RUNNING): "its last parent succeeded and that worker continues with it",

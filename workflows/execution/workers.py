@@ -1,6 +1,6 @@
 """The worker registry: every process that executes steps, and when it last beat.
 
-Each worker process's maintenance thread (workflows/heartbeat.py) writes its
+Each worker process's maintenance thread (workflows/execution/heartbeat.py) writes its
 row every heartbeat; a process that stops beating for LOST_AFTER is shown as
 lost (killed, hung, or its machine gone). The database holds it, so every
 web process and every machine sees the same workers.

@@ -11,7 +11,7 @@ def count_what_runs_in_flight_wait_for(apps, schema_editor):
 
     (The reaper's repair would also find them stalled and fix them; this spares the wait.)
     """
-    from workflows.graph import build_plan
+    from workflows.definitions.graph import build_plan
 
     Run = apps.get_model("workflows", "Run")
     StepRun = apps.get_model("workflows", "StepRun")

@@ -12,8 +12,8 @@ from django.views.decorators.vary import vary_on_headers
 from registry.catalog import KINDS
 from registry.models import Component
 from workflows.models import Workflow
-from workflows.web.catalog import latest_versions
 from workflows.web.htmx import wants_fragment
+from workflows.web.workflow_pages import latest_versions
 
 PAGE_SIZE = 50
 

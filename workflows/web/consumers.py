@@ -16,7 +16,8 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from workflows.execution.events import DASHBOARD_GROUP, run_group
-from workflows.models import Run, Workflow
+from workflows.execution.models import Run
+from workflows.models import Workflow
 from workflows.web import live
 
 REFUSED = 4403

@@ -1,25 +1,26 @@
 """The definition editor: new, edit, import, and validation as you type.
 
-Saving goes through the same calls as the API (validation.validate,
-Workflow.import_definition / add_version); the owning team of a new
-workflow is chosen by the API's own rule (Team.for_new_workflow).
+Saving is services.save_definition, as for the API and import_workflow:
+the same validation, ownership and team rules; this module only turns a
+refusal into issues shown on their lines.
 """
 
 import re
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 from json_source_map import calculate
 from json_source_map.errors import BaseError as SourceMapError
 
-from workflows.models import Team, TeamChoiceError, Workflow, get_workflow_for
-from workflows.validation import ERROR, make_issue, parse_definition, validate
+from workflows import services
+from workflows.definitions.validation import ERROR, parse_definition, validate
+from workflows.models import Team
 from workflows.web import examples
-from workflows.web.catalog import pretty
+from workflows.web.access import get_workflow_for
+from workflows.web.workflow_pages import pretty
 
 IMPORT_MAX_BYTES = 2 * 1024 * 1024
 SKELETON = {
@@ -155,56 +156,38 @@ def workflow_edit(request, slug):
         latest = workflow.latest_version()
         return _editor(request, pretty(latest.definition if latest else {**SKELETON, "id": slug}), workflow)
     source = request.POST.get("source", "")
-    definition, result = check_source(source)
-    if result["valid"] and definition.get("id") != workflow.slug:
-        issue = make_issue(
-            "id_mismatch",
-            f"the id is `{definition.get('id')}`, but this is workflow `{workflow.slug}`",
-            "/id",
-            f'keep "id": "{workflow.slug}"; to save a copy under another id, use New workflow',
-        )
-        result = {"valid": False, "issues": with_lines(source, [issue])}
-    if not result["valid"]:
-        return _editor(request, source, workflow, result, status=400)
-    with transaction.atomic():  # the version and the workflow's name, description, tags together
-        version, created = workflow.add_version(definition, author=request.user)
-    if created:
-        messages.success(request, f"Saved version {version.version}.")
+    try:
+        saved = services.save_definition(services.Source(source), request.user, workflow=workflow)
+    except services.DefinitionRefused as refused:
+        return _editor(request, source, workflow, _refused_result(source, refused), status=400)
+    if saved.created:
+        messages.success(request, f"Saved version {saved.version.version}.")
     else:
-        messages.info(request, f"No changes: nothing saved (the content is version {version.version}).")
+        messages.info(request, f"No changes: nothing saved (the content is version {saved.version.version}).")
     return redirect("workflow-detail", slug=workflow.slug)
 
 
 def _save_new(request, source: str):
     """Create the workflow the definition names, or add a version to it if it is one of yours."""
-    definition, result = check_source(source)
-    if not result["valid"]:
-        return _editor(request, source, result=result, status=400)
-    slug = definition["id"]
-    existing = Workflow.objects.filter(slug=slug).first()
-    problem = None
-    if existing and not Workflow.objects.visible_to(request.user).filter(pk=existing.pk).exists():
-        problem = make_issue(
-            "id_taken",
-            f"the id `{slug}` is taken by another team's workflow",
-            "/id",
-            "choose another id",
-        )
-    else:
-        try:
-            team = existing.team if existing else Team.for_new_workflow(request.user, request.POST.get("team") or None)
-        except TeamChoiceError as exc:
-            problem = make_issue("team", str(exc), "", "ask an administrator to add you to a team")
-    if problem:
-        return _editor(request, source, result={"valid": False, "issues": with_lines(source, [problem])}, status=400)
-    version, created = Workflow.import_definition(definition, team=team, author=request.user)
-    if not created:
-        messages.info(request, f"No changes: {slug} already holds this content (version {version.version}).")
-    elif existing:
-        messages.success(request, f"Saved version {version.version} of {slug}.")
-    else:
+    try:
+        saved = services.save_definition(services.Source(source), request.user, request.POST.get("team") or None)
+    except services.DefinitionRefused as refused:
+        return _editor(request, source, result=_refused_result(source, refused), status=400)
+    slug, version = saved.workflow.slug, saved.version.version
+    if not saved.created:
+        messages.info(request, f"No changes: {slug} already holds this content (version {version}).")
+    elif saved.new_workflow:
         messages.success(request, f"Created workflow {slug}.")
+    else:
+        messages.success(request, f"Saved version {version} of {slug}.")
     return redirect("workflow-detail", slug=slug)
+
+
+def _refused_result(source: str, refused: services.DefinitionRefused) -> dict:
+    """The validation result the editor shows for a refused save, each issue with its line."""
+    # A value the reader refused (NaN, a lone surrogate) comes with a path: the text parsed, so map it to a line.
+    parsed = refused.parsed or bool(refused.issues and refused.issues[0]["path"])
+    return {"valid": False, "issues": with_lines(source, refused.issues, parsed=parsed)}
 
 
 def _editor(request, source: str, workflow=None, result=None, status=200):

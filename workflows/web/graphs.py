@@ -6,7 +6,7 @@ templates/workflows/_dag.html with `graph=dag_json(...)`.
 
 import json
 
-from workflows.graph import step_parents
+from workflows.definitions.graph import step_parents
 
 NO_STATUS = ""
 
@@ -14,7 +14,7 @@ NO_STATUS = ""
 def dag_json(definition: dict, statuses: dict[str, str] | None = None) -> str:
     """`{"nodes": [{"id", "component", "status"}], "edges": [[from, to], ...]}` as JSON text.
 
-    Edges are the graph's own (workflows.graph.step_parents: depends_on and
+    Edges are the graph's own (workflows.definitions.graph.step_parents: depends_on and
     the step references in inputs and `when`), so the picture and the engine
     never disagree. Tolerates an invalid definition (it is drawn while being
     edited): malformed steps, self-references and references to unknown

@@ -12,8 +12,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from workflows.execution.models import Run, StepRun
 from workflows.execution.status import RunStatus, StepStatus
-from workflows.models import Run, StepRun, Worker
+from workflows.execution.workers import Worker
 
 # The step table and the timeline leave out inputs and outputs: a run of
 # thousands of steps would drag every one of them through the socket.
@@ -31,7 +32,6 @@ STEP_LIST_FIELDS = (
     "started",
     "finished",
 )
-FINAL_STEP_STATUSES = ("succeeded", "failed", "skipped", "cancelled")
 # Past this many steps the timeline shows the earliest ones and says so.
 TIMELINE_LIMIT = 300
 # The step table shows this many rows unless asked for all: thousands of rows
@@ -56,11 +56,11 @@ def progress(run: Run) -> dict:
     """Steps by status, and how many of them have finished."""
     counts = dict(StepRun.objects.filter(run=run).values_list("status").annotate(n=Count("id")).order_by())
     total = sum(counts.values())
-    finished = sum(counts.get(status, 0) for status in FINAL_STEP_STATUSES)
+    finished = sum(counts.get(status, 0) for status in StepStatus.FINAL)
     segments = [
         {"status": status, "count": counts[status], "percent": 100 * counts[status] / total}
         for status in StepStatus.values
-        if counts.get(status) and status != "pending"
+        if counts.get(status) and status != StepStatus.PENDING
     ]
     return {"total": total, "finished": finished, "segments": segments, "counts": counts}
 
@@ -83,7 +83,7 @@ def timeline(run: Run, steps: list[StepRun], now: datetime | None = None) -> dic
 
     rows = []
     for step in shown:
-        started = step.started or (step.finished if step.status in FINAL_STEP_STATUSES else None)
+        started = step.started or (step.finished if step.status in StepStatus.FINAL else None)
         waited_until = started or now
         row = {"step": step, "wait_left": at(step.enqueued), "wait_width": max(at(waited_until) - at(step.enqueued), 0)}
         if step.started:

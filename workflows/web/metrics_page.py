@@ -1,6 +1,6 @@
 """The metrics page: throughput, latency, errors, queues and workers over 1 h, 24 h or 7 d.
 
-Numbers come from workflows/metrics.py (rollups and live state); a user sees
+Numbers come from workflows/metrics/reports.py (rollups and live state); a user sees
 the workflows of their teams (staff: all); queues and workers are global.
 An htmx request (the range links, the 10 s refresh) gets the panel alone.
 """
@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from workflows.metrics import DEFAULT_RANGE, RANGES, report
+from workflows.metrics.reports import DEFAULT_RANGE, RANGES, report
 from workflows.web.htmx import wants_fragment
 
 

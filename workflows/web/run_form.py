@@ -16,7 +16,7 @@ import json
 import math
 from dataclasses import dataclass, field
 
-from workflows import jsonbody
+from workflows.definitions import strict_json
 
 TEXT = "text"
 NUMBER = "number"
@@ -139,7 +139,7 @@ def _parsed(kind: str, raw: str, schema):
         return raw
     if kind == SELECT:
         try:
-            value = jsonbody.loads(raw)
+            value = strict_json.loads(raw)
         except ValueError:  # not an option's JSON: the check below refuses it
             value = raw
         if value not in schema["enum"]:
@@ -164,8 +164,8 @@ def _parsed(kind: str, raw: str, schema):
             raise ValueError(f"{text!r} is not a number")
         return number
     try:
-        return jsonbody.loads(raw)
-    except jsonbody.Refused as refused:  # JSON, but a value that can't be stored: never a string instead
+        return strict_json.loads(raw)
+    except strict_json.Refused as refused:  # JSON, but a value that can't be stored: never a string instead
         raise ValueError(str(refused)) from None
     except json.JSONDecodeError as exc:
         declared = schema.get("type") if isinstance(schema, dict) else None

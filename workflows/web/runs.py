@@ -14,11 +14,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from workflows.execution import runs as engine
+from workflows.execution.models import Run, StepRun
 from workflows.execution.state import StateUnavailable
 from workflows.execution.status import RunStatus
-from workflows.models import Run, StepRun, Workflow, get_run_for
+from workflows.models import Workflow
 from workflows.redaction import redact_data
 from workflows.web import graphs, live
+from workflows.web.access import get_run_for
 from workflows.web.htmx import wants_fragment
 
 PAGE_SIZE = 50

@@ -3,28 +3,40 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from workflows.web import catalog, components, dashboard, editor, metrics_page, runs, tokens, triggers, workers_page
+from workflows.web import (
+    components,
+    dashboard,
+    editor,
+    metrics_page,
+    runs,
+    token_pages,
+    trigger_panel,
+    workers_page,
+    workflow_pages,
+)
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", dashboard.dashboard, name="dashboard"),
     # --- workflows, versions, the editor ---
-    path("workflows/", catalog.workflow_list, name="workflow-list"),
+    path("workflows/", workflow_pages.workflow_list, name="workflow-list"),
     path("workflows/new/", editor.workflow_new, name="workflow-new"),
     path("workflows/import/", editor.workflow_import, name="workflow-import"),
     path("workflows/validate/", editor.validate_source, name="workflow-validate"),
-    path("workflows/<slug:slug>/", catalog.workflow_detail, name="workflow-detail"),
+    path("workflows/<slug:slug>/", workflow_pages.workflow_detail, name="workflow-detail"),
     path("workflows/<slug:slug>/edit/", editor.workflow_edit, name="workflow-edit"),
-    path("workflows/<slug:slug>/diff/", catalog.version_diff, name="workflow-diff"),
-    path("workflows/<slug:slug>/versions/<int:version_id>/export/", catalog.version_export, name="version-export"),
-    path("workflows/<slug:slug>/run/", catalog.start_run, name="workflow-run"),
+    path("workflows/<slug:slug>/diff/", workflow_pages.version_diff, name="workflow-diff"),
+    path(
+        "workflows/<slug:slug>/versions/<int:version_id>/export/", workflow_pages.version_export, name="version-export"
+    ),
+    path("workflows/<slug:slug>/run/", workflow_pages.start_run, name="workflow-run"),
     # --- schedules and webhooks of a workflow (a panel the detail page loads) ---
-    path("workflows/<slug:slug>/triggers/", triggers.trigger_panel, name="workflow-triggers"),
-    path("workflows/<slug:slug>/schedules/", triggers.schedule_create, name="schedule-create"),
-    path("workflows/<slug:slug>/schedules/<int:schedule_id>/", triggers.schedule_change, name="schedule-change"),
-    path("workflows/<slug:slug>/webhooks/", triggers.webhook_create, name="webhook-create"),
-    path("workflows/<slug:slug>/webhooks/<int:webhook_id>/", triggers.webhook_change, name="webhook-change"),
+    path("workflows/<slug:slug>/triggers/", trigger_panel.trigger_panel, name="workflow-triggers"),
+    path("workflows/<slug:slug>/schedules/", trigger_panel.schedule_create, name="schedule-create"),
+    path("workflows/<slug:slug>/schedules/<int:schedule_id>/", trigger_panel.schedule_change, name="schedule-change"),
+    path("workflows/<slug:slug>/webhooks/", trigger_panel.webhook_create, name="webhook-create"),
+    path("workflows/<slug:slug>/webhooks/<int:webhook_id>/", trigger_panel.webhook_change, name="webhook-change"),
     # --- runs ---
     path("runs/", runs.run_list, name="run-list"),
     path("runs/<int:run_id>/", runs.run_detail, name="run-detail"),
@@ -38,6 +50,6 @@ urlpatterns = [
     path("stats/", metrics_page.metrics_page, name="metrics-page"),
     path("workers/", workers_page.worker_list, name="worker-list"),
     # --- API tokens ---
-    path("tokens/", tokens.token_list, name="token-list"),
-    path("tokens/<int:token_id>/revoke/", tokens.token_revoke, name="token-revoke"),
+    path("tokens/", token_pages.token_list, name="token-list"),
+    path("tokens/<int:token_id>/revoke/", token_pages.token_revoke, name="token-revoke"),
 ]

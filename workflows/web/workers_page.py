@@ -9,7 +9,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from workflows.execution.workers import lost_after
-from workflows.metrics import worker_rows
+from workflows.metrics.reports import worker_rows
 from workflows.web.htmx import wants_fragment
 
 

@@ -1,16 +1,17 @@
 """Import workflow definition files: each creates its workflow or a new version.
 
 Every file is read and validated before anything is stored; one unreadable or
-invalid file means nothing is imported. Identical content creates nothing.
+invalid file, or one the rules of services.save_definition refuse (another
+team's workflow), means nothing is imported. Identical content creates nothing.
 """
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from workflows import services
 from workflows.management.commands.validate_workflow import EXIT_INVALID, format_issue, read_source
-from workflows.models import Team, Workflow
-from workflows.validation import parse_definition, validate
+from workflows.models import Team
 
 
 class Command(BaseCommand):
@@ -28,25 +29,35 @@ class Command(BaseCommand):
     def handle(self, *args, files, team=None, author=None, **options):
         owner = find_team(team) if team else None
         author_user = find_author(author) if author else None
-        definitions = [self.load(path) for path in files]
-        if owner:
-            refuse_other_teams(definitions, owner)
+        definitions = [(path, self.load(path)) for path in files]
 
-        with transaction.atomic():
-            team_for_new = owner or Team.default()
-            for definition in definitions:
-                version, created = Workflow.import_definition(definition, team=team_for_new, author=author_user)
-                self.stdout.write(describe(version, created, asked=definition.get("version")))
+        lines = []
+        with transaction.atomic():  # a refused file rolls back the ones before it
+            for path, definition in definitions:
+                try:
+                    saved = services.save_definition(definition, None, owner, author=author_user)
+                except services.DefinitionRefused as refused:
+                    if refused.code == services.TAKEN:  # the message names the workflow and both teams
+                        raise CommandError(f"{refused}; nothing imported") from None
+                    self.write_issues(path, refused.issues)
+                    raise CommandError(f"{path}: {refused}; nothing imported", returncode=EXIT_INVALID) from None
+                lines.append(describe(saved.version, saved.created, asked=definition.get("version")))
+        for line in lines:
+            self.stdout.write(line)
 
     def load(self, path: str) -> dict:
         """The file's definition if it is valid; else its issues on stderr and CommandError."""
-        definition, issues = parse_definition(read_source(path))
-        result = {"valid": False, "issues": issues} if issues else validate(definition)
-        for issue in result["issues"]:
-            self.stderr.write(f"{path}: {format_issue(issue)}")
-        if not result["valid"]:
-            raise CommandError(f"{path}: invalid; nothing imported", returncode=EXIT_INVALID)
+        try:
+            definition, warnings = services.check_definition(services.Source(read_source(path)))
+        except services.DefinitionRefused as refused:
+            self.write_issues(path, refused.issues)
+            raise CommandError(f"{path}: invalid; nothing imported", returncode=EXIT_INVALID) from None
+        self.write_issues(path, warnings)
         return definition
+
+    def write_issues(self, path: str, issues: list[dict]) -> None:
+        for issue in issues:
+            self.stderr.write(f"{path}: {format_issue(issue)}")
 
 
 def find_team(name: str) -> Team:
@@ -62,16 +73,6 @@ def find_author(username: str):
         return User.objects.get(**{User.USERNAME_FIELD: username})
     except User.DoesNotExist:
         raise CommandError(f"no user named {username!r}") from None
-
-
-def refuse_other_teams(definitions: list[dict], team: Team) -> None:
-    """An explicit --team must not add versions to another team's workflow."""
-    slugs = [definition["id"] for definition in definitions]
-    workflow = Workflow.objects.filter(slug__in=slugs).exclude(team=team).select_related("team").first()
-    if workflow:
-        raise CommandError(
-            f"workflow {workflow.slug!r} belongs to team {workflow.team.name!r}, not {team.name!r}; nothing imported"
-        )
 
 
 def describe(version, created: bool, asked: str | None) -> str:

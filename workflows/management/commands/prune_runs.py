@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from workflows.prune import parse_age, prune_runs
+from workflows.metrics.prune import parse_age, prune_runs
 
 
 class Command(BaseCommand):

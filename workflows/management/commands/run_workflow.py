@@ -6,10 +6,10 @@ from contextlib import contextmanager
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from workflows import jsonbody
+from workflows.definitions import strict_json
 from workflows.execution.runs import RunRefused, start_run, wait_for_run
 from workflows.execution.state import get_store
-from workflows.execution.status import StepStatus
+from workflows.execution.status import RunStatus, StepStatus
 from workflows.models import Workflow, WorkflowVersion
 from workflows.outages import describe, is_outage
 
@@ -27,8 +27,8 @@ def parse_input(item: str) -> tuple[str, object]:
     if not sep or not name:
         raise CommandError(f"--input takes NAME=VALUE, got {item!r}")
     try:
-        return name, jsonbody.loads(raw)
-    except jsonbody.Refused as refused:
+        return name, strict_json.loads(raw)
+    except strict_json.Refused as refused:
         raise CommandError(f"--input {name}: {refused}") from None
     except json.JSONDecodeError:
         return name, raw
@@ -70,7 +70,7 @@ class Command(BaseCommand):
             if wait or settings.EMBEDDED:
                 run = wait_for_run(run, timeout=timeout)
             self.report(run, as_json=as_json)
-        if (wait or settings.EMBEDDED) and run.status != "succeeded":
+        if (wait or settings.EMBEDDED) and run.status != RunStatus.SUCCEEDED:
             raise SystemExit(1)
 
     @contextmanager

@@ -9,6 +9,8 @@ from celery.signals import worker_shutting_down
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from oaweb.celery import app
+
 
 class Command(BaseCommand):
     help = "Start a Celery worker that executes workflow steps (distributed mode: needs REDIS_URL)."
@@ -49,7 +51,6 @@ class Command(BaseCommand):
             argv.append(f"--autoscale={autoscale}")
         if beat:
             argv.append("--beat")
-        from oaweb.celery import app
 
         asked_to_stop = threading.Event()
         worker_shutting_down.connect(lambda **kwargs: asked_to_stop.set(), weak=False)

@@ -7,7 +7,7 @@ import stat
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from workflows.validation import validate_source
+from workflows.definitions.validation import validate_source
 
 EXIT_INVALID = 1
 EXIT_UNREADABLE = 2

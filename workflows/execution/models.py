@@ -1,0 +1,137 @@
+"""Runs, their steps and the steps' attempts: the rows the engine moves through their statuses.
+
+Every status write goes through workflows/execution/transitions/; these
+classes hold the columns, the indexes the engine's queries need, and
+small helpers.
+"""
+
+from django.conf import settings
+from django.db import models
+
+from workflows.execution.status import AttemptStatus, RunStatus, StepStatus
+from workflows.visibility import visible_to
+
+TRIGGERS = ["manual", "cli", "api", "schedule", "webhook", "rerun"]
+
+
+class RunQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        return visible_to(self, user, team_path="workflow__team")
+
+
+class Run(models.Model):
+    workflow = models.ForeignKey("workflows.Workflow", on_delete=models.CASCADE, related_name="runs")
+    version = models.ForeignKey("workflows.WorkflowVersion", on_delete=models.PROTECT, related_name="runs")
+    status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.PENDING)
+    inputs = models.JSONField(default=dict, blank=True)
+    outputs = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    priority = models.PositiveSmallIntegerField(default=5)
+    trigger = models.CharField(max_length=20, choices=[(trigger, trigger) for trigger in TRIGGERS], default="manual")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    rerun_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns")
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    started = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+    # Steps not final yet. Every transition that makes steps final lowers it in
+    # its own transaction (a row lock serialises them), so the one that brings
+    # it to 0 finishes the run there and then: no later check to lose.
+    unfinished = models.IntegerField(default=0)
+    # False while a large run's steps are still being written after its start
+    # answered (execution.transitions.create_deferred_steps).
+    steps_created = models.BooleanField(default=True)
+
+    objects = RunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [
+            # Workflow pages and the API list a workflow's runs newest first.
+            models.Index(fields=["workflow", "-created"], name="run_workflow_created"),
+            # Dashboard counters and metrics: runs by status over time.
+            models.Index(fields=["status", "finished"], name="run_status_finished"),
+        ]
+
+    def __str__(self):
+        return f"run {self.pk} of {self.workflow_id}"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in RunStatus.FINAL
+
+
+class StepRun(models.Model):
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="steps")
+    step_id = models.CharField(max_length=100)
+    component = models.CharField(max_length=100)
+    component_version = models.CharField(max_length=50, blank=True)
+    status = models.CharField(max_length=20, choices=StepStatus.choices, default=StepStatus.PENDING)
+    # Parents not succeeded yet: lowered in each parent's success transaction;
+    # the one that brings it to 0 makes the step ready in that transaction.
+    waiting = models.IntegerField(default=0)
+    attempt = models.PositiveIntegerField(default=0)
+    inputs = models.JSONField(null=True, blank=True)
+    outputs = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    queue = models.CharField(max_length=100, default="default")
+    priority = models.PositiveSmallIntegerField(default=5)
+    worker = models.CharField(max_length=200, blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    enqueued = models.DateTimeField(null=True, blank=True)
+    # When the current (latest) attempt started; each attempt's row keeps its own.
+    started = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+    # Renewed by the running worker's heartbeat; past it, the reaper puts the
+    # step back in its queue (the worker is presumed dead).
+    lease_expires = models.DateTimeField(null=True, blank=True)
+    reused_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["run", "id"]
+        constraints = [models.UniqueConstraint(fields=["run", "step_id"], name="unique_step_per_run")]
+        indexes = [
+            # Metrics: step runs by status over time.
+            models.Index(fields=["status", "finished"], name="steprun_status_finished"),
+            # The reaper: running steps whose lease expired.
+            models.Index(fields=["status", "lease_expires"], name="steprun_status_lease"),
+        ]
+
+    def __str__(self):
+        return f"{self.step_id} of run {self.run_id}"
+
+    def ended_attempt(self, status: str, finished, error: str = "", delay: float = 0.0) -> "StepAttempt":
+        """The (unsaved) row of this step's current attempt, ended now with `status`.
+
+        Written by whoever ends the attempt: its worker, a cancel, or the reaper.
+        """
+        return StepAttempt(
+            step_run=self,
+            number=self.attempt,
+            status=status,
+            worker=self.worker,
+            error=error,
+            started=self.started or finished,
+            finished=finished,
+            delay=delay,
+        )
+
+
+class StepAttempt(models.Model):
+    """One try of a step: a row per attempt feeds the timeline and metrics."""
+
+    step_run = models.ForeignKey(StepRun, on_delete=models.CASCADE, related_name="attempts")
+    number = models.PositiveIntegerField()
+    status = models.CharField(max_length=20, choices=AttemptStatus.choices, default=AttemptStatus.RUNNING)
+    worker = models.CharField(max_length=200, blank=True)
+    error = models.TextField(blank=True)
+    started = models.DateTimeField()
+    finished = models.DateTimeField(null=True, blank=True)
+    # The backoff waited before this attempt (seconds), as computed.
+    delay = models.FloatField(default=0)
+
+    class Meta:
+        ordering = ["step_run", "number"]
+        constraints = [models.UniqueConstraint(fields=["step_run", "number"], name="unique_attempt_number")]
+
+    def __str__(self):
+        return f"attempt {self.number} of {self.step_run}"

@@ -1,0 +1,93 @@
+"""Creating a run: the Run and its StepRuns, at once or deferred to a message of their own."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from workflows.definitions.graph import Plan
+from workflows.execution.messages import Advance, StepMessage
+from workflows.execution.models import Run, StepRun
+from workflows.execution.plans import compiled, plan_of, step_queue
+from workflows.execution.transitions.common import S, _finish_run, message_of, unclaimed_after
+
+
+def create_run(version, inputs: dict, components: dict, *, created_by, priority, trigger, rerun_of, reused, defer):
+    """The Run and all its StepRuns in one transaction; returns (run, messages of the steps ready now).
+
+    `reused`: {step id: StepRun} of an earlier run whose success this one
+    keeps. `defer`: write the run alone, `pending`, and leave its steps to
+    create_deferred_steps (a large run must not hold its starter for seconds).
+    """
+    # A deferred run's count is set when its steps are (the plan is not even compiled here).
+    plan = None if defer else compiled(version.pk, version.content_hash, version.definition).plan
+    with transaction.atomic():
+        run = Run.objects.create(
+            workflow_id=version.workflow_id,
+            version=version,
+            inputs=inputs,
+            priority=priority,
+            trigger=trigger,
+            created_by=created_by,
+            rerun_of=rerun_of,
+            steps_created=not defer,
+            unfinished=0 if defer else len(plan.order) - len(reused),
+        )
+        ready = [] if defer else _create_steps(run, plan, components, reused)
+    return run, ready
+
+
+def create_deferred_steps(run_id: int, components: dict) -> list[StepMessage]:
+    """The StepRuns of a run started with `defer`, once (under the run row's lock); messages of the ready ones.
+
+    Nothing when they exist already (a duplicate message, or the reaper
+    came first) or the run was cancelled meanwhile.
+    """
+    with transaction.atomic():
+        run = Run.objects.select_for_update().select_related("version").filter(pk=run_id).first()
+        if run is None or run.steps_created or run.is_final:
+            return []
+        return list(_write_deferred_steps(run, plan_of(run), components).ready)
+
+
+def _write_deferred_steps(run: Run, plan: Plan, components: dict) -> Advance:
+    """A deferred run's steps, under the run's lock: by its message, or by the reaper when that was lost."""
+    reused = _reused_by(run)
+    run.unfinished = len(plan.order) - len(reused)
+    Run.objects.filter(pk=run.pk).update(steps_created=True, unfinished=run.unfinished)
+    return Advance(recorded=True, ready=tuple(_create_steps(run, plan, components, reused)))
+
+
+def _reused_by(run: Run) -> dict:
+    if run.rerun_of_id is None:
+        return {}
+    return {step.step_id: step for step in StepRun.objects.filter(run_id=run.rerun_of_id, status=S.SUCCEEDED)}
+
+
+def _create_steps(run: Run, plan: Plan, components: dict, reused: dict) -> list[StepMessage]:
+    """Insert the run's StepRuns (inside the caller's transaction, `run.unfinished` set); the ready ones' messages."""
+    now = timezone.now()
+    waiting = {step_id: sum(1 for parent in plan.parents[step_id] if parent not in reused) for step_id in plan.order}
+    rows = []
+    for step_id in plan.order:
+        step = plan.steps[step_id]
+        info = components.get(step["component"])
+        row = StepRun(
+            run=run,
+            step_id=step_id,
+            component=step["component"],
+            component_version=info.version if info else "",
+            queue=step_queue(step, info),
+            priority=step.get("priority", run.priority),
+            waiting=waiting[step_id],
+        )
+        if step_id in reused:
+            source = reused[step_id]
+            row.status, row.outputs, row.inputs, row.waiting = S.SUCCEEDED, source.outputs, source.inputs, 0
+            row.started, row.finished, row.reused_from_id = source.started, source.finished, source.pk
+            row.component_version = source.component_version
+        elif waiting[step_id] == 0:
+            row.status, row.enqueued, row.lease_expires = S.QUEUED, now, now + unclaimed_after()
+        rows.append(row)
+    StepRun.objects.bulk_create(rows, batch_size=2000)
+    if run.unfinished == 0:
+        _finish_run(run.pk, now)
+    return [message_of(row) for row in rows if row.status == S.QUEUED]

@@ -1,0 +1,75 @@
+"""The other outcomes of an attempt: skipped (`when` was false), failed for good, or retried later."""
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from workflows.definitions.graph import Plan
+from workflows.execution.messages import Advance, ClaimedStep, StepMessage, StepState
+from workflows.execution.models import StepAttempt, StepRun
+from workflows.execution.status import AttemptStatus
+from workflows.execution.transitions.common import FAIL, RETRY, SKIP, S, _count_off, _skip_below, unclaimed_after
+
+
+def skip(claimed: ClaimedStep, plan: Plan) -> Advance:
+    """`when` was false: the step and everything below it are skipped."""
+    return _end_for_good(claimed, plan, SKIP[1], AttemptStatus.SUCCEEDED, "skipped: `when` was false", inputs=None)
+
+
+def fail(claimed: ClaimedStep, plan: Plan, inputs, error: str) -> Advance:
+    """The last attempt failed: the step fails, everything below it is skipped."""
+    return _end_for_good(claimed, plan, FAIL[1], AttemptStatus.FAILED, error, inputs=inputs)
+
+
+def _end_for_good(claimed, plan, status, attempt_status, error, inputs) -> Advance:
+    now = timezone.now()
+    fields = {"status": status, "finished": now, "lease_expires": None}
+    if status == S.FAILED:
+        fields.update(inputs=inputs, error=error)
+    with transaction.atomic():
+        if not _mine(claimed).update(**fields):
+            return Advance.not_recorded()
+        _attempt_row(claimed, attempt_status, now, error)
+        skipped = _skip_below(claimed.run_id, plan, claimed.step_id, now)
+        finished_run = _count_off(claimed.run_id, 1 + skipped, now)
+    state = StepState.of_claimed(claimed, status, finished=now, error=error if status == S.FAILED else "")
+    return Advance(recorded=True, finished_run=finished_run, changed=(state,), skipped_below=bool(skipped))
+
+
+def retry(claimed: ClaimedStep, inputs, error: str, wait: float) -> Advance:
+    """The attempt failed and another is allowed after `wait` seconds: the step waits, queued for it."""
+    now = timezone.now()
+    due = now + timedelta(seconds=wait)
+    with transaction.atomic():
+        if not _mine(claimed).update(
+            status=RETRY[1], inputs=inputs, error=error, enqueued=due, lease_expires=due + unclaimed_after()
+        ):
+            return Advance.not_recorded()
+        _attempt_row(claimed, AttemptStatus.FAILED, now, error)
+    message = StepMessage(
+        claimed.step_run_id, claimed.component, claimed.queue, claimed.priority, delay=wait, countdown=wait
+    )
+    state = StepState.of_claimed(claimed, S.RETRYING, error=error)
+    return Advance(recorded=True, ready=(message,), changed=(state,))
+
+
+def _mine(claimed: ClaimedStep):
+    """The step's row while this attempt still holds it: a reaped or cancelled step is not ours any more.
+
+    Whoever took it away wrote the attempt's row (cancelled, lost).
+    """
+    return StepRun.objects.filter(pk=claimed.step_run_id, status=S.RUNNING, attempt=claimed.attempt)
+
+
+def _attempt_row(claimed: ClaimedStep, status: str, now, error: str = "") -> None:
+    StepAttempt.objects.create(
+        step_run_id=claimed.step_run_id,
+        number=claimed.attempt,
+        status=status,
+        worker=claimed.worker,
+        error=error,
+        started=claimed.started,
+        finished=now,
+        delay=claimed.delay,
+    )
