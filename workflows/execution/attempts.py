@@ -24,6 +24,7 @@ from registry.context import StepContext
 from workflows.definitions import strict_json
 from workflows.definitions.conditions import ConditionError, evaluate_condition
 from workflows.definitions.references import ReferenceError, TooLarge, resolve
+from workflows.definitions.spec import StepSpec
 from workflows.execution import call_threads, transitions
 from workflows.execution.connections import retrying
 from workflows.execution.messages import ClaimedStep, StepMessage
@@ -55,7 +56,7 @@ class Call:
     """A component called in a call thread for one claimed step."""
 
     claimed: ClaimedStep
-    step: dict
+    step: StepSpec
     info: object  # registry.lookup.ComponentInfo
     inputs: dict
     context: StepContext
@@ -94,7 +95,7 @@ class Call:
             raise StepFailure(str(failure), failure.retryable, inputs=self.inputs) from failure
 
 
-def prepare(claimed: ClaimedStep, step: dict, version: Compiled, upstream: dict | None, context: StepContext):
+def prepare(claimed: ClaimedStep, step: StepSpec, version: Compiled, upstream: dict | None, context: StepContext):
     """A Call ready to start, or SKIPPED when `when` is false. Raises StepFailure.
 
     Nothing else escapes: an unexpected error fails the attempt with its
@@ -109,20 +110,20 @@ def prepare(claimed: ClaimedStep, step: dict, version: Compiled, upstream: dict 
         raise StepFailure(f"internal error: {type(exc).__name__}: {exc}", retryable=False) from exc
 
 
-def _prepare(claimed: ClaimedStep, step: dict, version: Compiled, upstream: dict | None, context: StepContext):
+def _prepare(claimed: ClaimedStep, step: StepSpec, version: Compiled, upstream: dict | None, context: StepContext):
     reads = version.reads[claimed.step_id]
     if upstream is None or not reads <= upstream.keys():
         upstream = outputs_of(claimed.run_id, reads) if reads else {}
-    if step.get("when"):
+    if step.when:
         try:
-            if not evaluate_condition(step["when"], claimed.run_inputs, upstream):
+            if not evaluate_condition(step.when, claimed.run_inputs, upstream):
                 return SKIPPED
         except (ConditionError, ReferenceError) as exc:
             raise StepFailure(f"when: {exc}", retryable=False) from exc
     limit = settings.OAWEB_MAX_INPUT_BYTES
     try:
         # Bounded: "{{ inputs.a }}" written 200 times must fail here, not after building 200 copies.
-        inputs = resolve(step.get("inputs", {}), claimed.run_inputs, upstream, max_size=limit)
+        inputs = resolve(step.inputs, claimed.run_inputs, upstream, max_size=limit)
     except TooLarge as exc:
         message = f"inputs would exceed {limit} bytes once references are filled in (OAWEB_MAX_INPUT_BYTES)"
         raise StepFailure(message, retryable=False) from exc
@@ -136,7 +137,7 @@ def _prepare(claimed: ClaimedStep, step: dict, version: Compiled, upstream: dict
     except fastjsonschema.JsonSchemaException as exc:
         message = f"inputs do not match {info.name}'s input schema: {exc.message}"
         raise StepFailure(message, retryable=False, inputs=inputs) from exc
-    timeout = step.get("timeout") or info.timeout or settings.OAWEB_STEP_TIMEOUT
+    timeout = step.timeout or info.timeout or settings.OAWEB_STEP_TIMEOUT
     return Call(claimed, step, info, inputs, context, time.monotonic() + timeout, timeout)
 
 

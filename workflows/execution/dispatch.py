@@ -12,8 +12,7 @@ from django.conf import settings
 
 from oaweb.celery import app
 from registry import lookup
-from workflows.execution import events, failpoints, transitions
-from workflows.execution.embedded import ensure_embedded_worker
+from workflows.execution import embedded, events, failpoints, transitions
 from workflows.execution.messages import Advance
 from workflows.execution.plans import Compiled, step_queue
 from workflows.execution.workers import identity
@@ -34,7 +33,7 @@ def publish(messages) -> bool:
     if not messages:
         return True
     if settings.EMBEDDED:
-        ensure_embedded_worker()
+        embedded.ensure_embedded_worker()
     try:
         with app.producer_or_acquire() as producer, producer.batch():
             # One Redis pipeline for all of them (kombu's publish batch), not a
@@ -69,7 +68,7 @@ def publish_step_creation(run_id: int, queue: str) -> None:
     a run that still has none after a lease (transitions.stalled_runs).
     """
     if settings.EMBEDDED:
-        ensure_embedded_worker()
+        embedded.ensure_embedded_worker()
     try:
         app.send_task(
             CREATE_STEPS_TASK, args=[run_id], queue=settings.CELERY_TASK_DEFAULT_QUEUE if settings.EMBEDDED else queue
@@ -104,12 +103,11 @@ def continuable(version: Compiled, step_ids) -> tuple[str, ...]:
     if not queues:
         return ()
     components = lookup.components()
-    plan = version.plan
     eligible = {}  # a dict keeps the order and drops a join named by two of its parents
     for step_id in step_ids:
-        for child in plan.children[step_id]:
-            step = plan.steps[child]
-            info = components.get(step["component"])
+        for child in version.plan.children[step_id]:
+            step = version.spec.steps[child]
+            info = components.get(step.component)
             if info is None or info.rate_limit:
                 continue
             if settings.EMBEDDED or step_queue(step, info) in queues:

@@ -12,7 +12,7 @@ from celery.worker import WorkController
 from django.conf import settings
 
 from oaweb.celery import app
-from workflows.execution.heartbeat import ensure_maintenance_thread, stop_maintenance_thread
+from workflows.execution import heartbeat
 from workflows.execution.workers import identity
 
 
@@ -60,7 +60,7 @@ def ensure_embedded_worker():
                 pool="threads",
                 embedded=True,
             )
-            ensure_maintenance_thread()
+            heartbeat.ensure_maintenance_thread()
             _worker = worker
     return _worker
 
@@ -78,7 +78,7 @@ def stop_embedded_worker() -> None:
     if worker is None:
         return
 
-    stop_maintenance_thread()
+    heartbeat.stop_maintenance_thread()
     worker.stop(in_sighandler=False)
 
 

@@ -5,6 +5,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from workflows.definitions.graph import Plan, build_plan, step_reads
+from workflows.definitions.spec import StepSpec, WorkflowSpec
 from workflows.models import WorkflowVersion
 
 
@@ -13,6 +14,7 @@ class Compiled:
     version_id: int
     definition: dict
     plan: Plan
+    spec: WorkflowSpec  # the steps as typed records, for the step path
     # Per step, the steps whose outputs it reads (references in inputs and
     # `when`): only those are fetched, not every parent (depends_on only orders).
     reads: dict[str, frozenset[str]]
@@ -38,7 +40,13 @@ def compiled(version_id: int, content_hash: str, definition: dict | None = None)
     if definition is None:
         definition = WorkflowVersion.objects.values_list("definition", flat=True).get(pk=version_id)
     plan = build_plan(definition)
-    found = Compiled(version_id=version_id, definition=definition, plan=plan, reads=outputs_read(plan))
+    found = Compiled(
+        version_id=version_id,
+        definition=definition,
+        plan=plan,
+        spec=WorkflowSpec.parse(definition),
+        reads=outputs_read(plan),
+    )
     with _compiled_lock:
         _compiled[key] = found
         while len(_compiled) > COMPILED_CACHE_SIZE:
@@ -50,11 +58,16 @@ def outputs_read(plan: Plan) -> dict[str, frozenset[str]]:
     return {step_id: frozenset(step_reads(step)) for step_id, step in plan.steps.items()}
 
 
+def compiled_of(run) -> Compiled:
+    """The compiled version of a run loaded with its version (select_related("version"))."""
+    return compiled(run.version_id, run.version.content_hash, run.version.definition)
+
+
 def plan_of(run) -> Plan:
     """The plan of a run loaded with its version (select_related("version"))."""
-    return compiled(run.version_id, run.version.content_hash, run.version.definition).plan
+    return compiled_of(run).plan
 
 
-def step_queue(step: dict, info) -> str:
+def step_queue(step: StepSpec, info) -> str:
     """The queue a step is published to: its own, else its component's, else "default"."""
-    return step.get("queue") or (info.queue if info else "") or "default"
+    return step.queue or (info.queue if info else "") or "default"

@@ -27,7 +27,7 @@ from registry import lookup
 from workflows.definitions.retry import RetryPolicy
 from workflows.execution import dispatch, failpoints, heartbeat, transitions
 from workflows.execution.messages import Advance
-from workflows.execution.plans import plan_of
+from workflows.execution.plans import compiled_of
 from workflows.execution.state import get_store
 
 log = logging.getLogger(__name__)
@@ -71,9 +71,9 @@ def reap() -> None:
 
 
 def take_back_lost_step(row, now) -> Advance:
-    step = plan_of(row.run).steps[row.step_id]
+    step = compiled_of(row.run).spec.steps[row.step_id]
     info = lookup.get(row.component)
-    policy = RetryPolicy.from_config(step.get("retry"), info.retry if info else None)
+    policy = RetryPolicy.from_config(step.retry, info.retry if info else None)
     give_up = row.attempt >= policy.max_attempts + LOST_ATTEMPTS_ALLOWED
     advance = transitions.take_back(row, now, give_up)
     if advance.recorded:

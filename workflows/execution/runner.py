@@ -28,6 +28,7 @@ from django.conf import settings
 from registry import lookup
 from registry.context import StepContext
 from workflows.definitions.retry import RetryPolicy, retry_delay
+from workflows.definitions.spec import StepSpec
 from workflows.execution import commits, dispatch, events, failpoints, transitions
 from workflows.execution.attempts import SKIPPED, Call, StepFailure, prepare
 from workflows.execution.connections import retrying
@@ -98,7 +99,7 @@ class Local:
         events.step_changed(StepState.of_claimed(claimed, StepStatus.RUNNING))
         failpoints.hit("step.claimed")
         version = compiled(claimed.version_id, claimed.version_hash)
-        step = version.plan.steps[claimed.step_id]
+        step = version.spec.steps[claimed.step_id]
         context = StepContext(run_id=claimed.run_id, step_id=claimed.step_id, attempt=claimed.attempt)
         try:
             call = prepare(claimed, step, version, upstream, context)
@@ -198,9 +199,9 @@ def with_handoffs(advance: Advance, version: Compiled, outputs: dict) -> Advance
     return replace(advance, ready=ready)
 
 
-def record_failure(claimed: ClaimedStep, version: Compiled, step: dict, failure: StepFailure) -> Advance:
+def record_failure(claimed: ClaimedStep, version: Compiled, step: StepSpec, failure: StepFailure) -> Advance:
     info = lookup.get(claimed.component)
-    policy = RetryPolicy.from_config(step.get("retry"), info.retry if info else None)
+    policy = RetryPolicy.from_config(step.retry, info.retry if info else None)
     if failure.retryable and claimed.attempt < policy.max_attempts:
         wait = retry_delay(policy, claimed.attempt)
         return retrying(transitions.retry, claimed, failure.inputs, str(failure), wait)

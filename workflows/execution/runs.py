@@ -15,6 +15,7 @@ from django.db import close_old_connections, transaction
 
 from oaweb.celery import app
 from registry import lookup
+from workflows.definitions.spec import StepSpec
 from workflows.definitions.validation import validate_inputs
 from workflows.execution import dispatch, events, transitions
 from workflows.execution.heartbeat import running_steps
@@ -88,7 +89,8 @@ def _create_run(version, inputs, user=None, priority=None, trigger="manual", rer
         defer=defer,
     )
     if defer:
-        queue = step_queue(steps[0], lookup.usable(steps[0]["component"]))
+        first = StepSpec.parse(steps[0])
+        queue = step_queue(first, lookup.usable(first.component))
         transaction.on_commit(lambda: dispatch.publish_step_creation(run.pk, queue))
     transaction.on_commit(lambda: dispatch.publish(ready))
     events.run_changed(run)

@@ -3,10 +3,9 @@
 from django.db import transaction
 from django.utils import timezone
 
-from workflows.definitions.graph import Plan
 from workflows.execution.messages import Advance, StepMessage
 from workflows.execution.models import Run, StepRun
-from workflows.execution.plans import compiled, plan_of, step_queue
+from workflows.execution.plans import Compiled, compiled, compiled_of, step_queue
 from workflows.execution.transitions.common import S, _finish_run, message_of, unclaimed_after
 
 
@@ -18,7 +17,7 @@ def create_run(version, inputs: dict, components: dict, *, created_by, priority,
     create_deferred_steps (a large run must not hold its starter for seconds).
     """
     # A deferred run's count is set when its steps are (the plan is not even compiled here).
-    plan = None if defer else compiled(version.pk, version.content_hash, version.definition).plan
+    steps = None if defer else compiled(version.pk, version.content_hash, version.definition)
     with transaction.atomic():
         run = Run.objects.create(
             workflow_id=version.workflow_id,
@@ -29,9 +28,9 @@ def create_run(version, inputs: dict, components: dict, *, created_by, priority,
             created_by=created_by,
             rerun_of=rerun_of,
             steps_created=not defer,
-            unfinished=0 if defer else len(plan.order) - len(reused),
+            unfinished=0 if defer else len(steps.plan.order) - len(reused),
         )
-        ready = [] if defer else _create_steps(run, plan, components, reused)
+        ready = [] if defer else _create_steps(run, steps, components, reused)
     return run, ready
 
 
@@ -45,15 +44,15 @@ def create_deferred_steps(run_id: int, components: dict) -> list[StepMessage]:
         run = Run.objects.select_for_update().select_related("version").filter(pk=run_id).first()
         if run is None or run.steps_created or run.is_final:
             return []
-        return list(_write_deferred_steps(run, plan_of(run), components).ready)
+        return list(_write_deferred_steps(run, compiled_of(run), components).ready)
 
 
-def _write_deferred_steps(run: Run, plan: Plan, components: dict) -> Advance:
+def _write_deferred_steps(run: Run, version: Compiled, components: dict) -> Advance:
     """A deferred run's steps, under the run's lock: by its message, or by the reaper when that was lost."""
     reused = _reused_by(run)
-    run.unfinished = len(plan.order) - len(reused)
+    run.unfinished = len(version.plan.order) - len(reused)
     Run.objects.filter(pk=run.pk).update(steps_created=True, unfinished=run.unfinished)
-    return Advance(recorded=True, ready=tuple(_create_steps(run, plan, components, reused)))
+    return Advance(recorded=True, ready=tuple(_create_steps(run, version, components, reused)))
 
 
 def _reused_by(run: Run) -> dict:
@@ -62,21 +61,22 @@ def _reused_by(run: Run) -> dict:
     return {step.step_id: step for step in StepRun.objects.filter(run_id=run.rerun_of_id, status=S.SUCCEEDED)}
 
 
-def _create_steps(run: Run, plan: Plan, components: dict, reused: dict) -> list[StepMessage]:
+def _create_steps(run: Run, version: Compiled, components: dict, reused: dict) -> list[StepMessage]:
     """Insert the run's StepRuns (inside the caller's transaction, `run.unfinished` set); the ready ones' messages."""
     now = timezone.now()
+    plan = version.plan
     waiting = {step_id: sum(1 for parent in plan.parents[step_id] if parent not in reused) for step_id in plan.order}
     rows = []
     for step_id in plan.order:
-        step = plan.steps[step_id]
-        info = components.get(step["component"])
+        step = version.spec.steps[step_id]
+        info = components.get(step.component)
         row = StepRun(
             run=run,
             step_id=step_id,
-            component=step["component"],
+            component=step.component,
             component_version=info.version if info else "",
             queue=step_queue(step, info),
-            priority=step.get("priority", run.priority),
+            priority=run.priority if step.priority is None else step.priority,
             waiting=waiting[step_id],
         )
         if step_id in reused:

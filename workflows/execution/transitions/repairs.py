@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from workflows.execution.messages import Advance, StepState
 from workflows.execution.models import Run, StepAttempt, StepRun
-from workflows.execution.plans import plan_of
+from workflows.execution.plans import compiled_of, plan_of
 from workflows.execution.status import AttemptStatus, RunStatus
 from workflows.execution.transitions.common import (
     FAIL,
@@ -116,9 +116,10 @@ def repair_run(run_id: int, components: dict) -> Advance:
         run = Run.objects.select_for_update().select_related("version").filter(pk=run_id).first()
         if run is None or run.is_final:
             return Advance.not_recorded()
-        plan = plan_of(run)
+        version = compiled_of(run)
+        plan = version.plan
         if not run.steps_created:  # the message that was to create them was lost
-            return _write_deferred_steps(run, plan, components)
+            return _write_deferred_steps(run, version, components)
         rows = {row.step_id: row for row in run.steps.all()}
         status = {step_id: row.status for step_id, row in rows.items()}
         ready, skipped = [], []

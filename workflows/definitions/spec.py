@@ -1,0 +1,52 @@
+"""A validated definition as typed records: what the engine reads of each step, parsed once per version.
+
+The validator works on the raw JSON (it must describe whatever it is given);
+once a definition is valid, the engine reads it through these records
+instead of `step.get("retry")` dicts deep in its code.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    id: str
+    component: str
+    inputs: object  # as written: references are resolved per attempt
+    when: str | None = None
+    retry: dict | None = None
+    timeout: float | None = None
+    queue: str | None = None
+    priority: int | None = None
+    depends_on: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, step: dict) -> "StepSpec":
+        return cls(
+            id=step["id"],
+            component=step["component"],
+            inputs=step.get("inputs", {}),
+            when=step.get("when") or None,
+            retry=step.get("retry"),
+            timeout=step.get("timeout"),
+            queue=step.get("queue") or None,
+            priority=step.get("priority"),
+            depends_on=tuple(step.get("depends_on") or ()),
+        )
+
+
+@dataclass(frozen=True)
+class WorkflowSpec:
+    id: str
+    steps: dict[str, StepSpec]  # by id, in definition order
+    inputs: dict
+    outputs: dict
+
+    @classmethod
+    def parse(cls, definition: dict) -> "WorkflowSpec":
+        return cls(
+            id=definition["id"],
+            steps={step["id"]: StepSpec.parse(step) for step in definition["steps"]},
+            inputs=definition.get("inputs") or {},
+            outputs=definition.get("outputs") or {},
+        )
