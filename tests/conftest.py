@@ -231,6 +231,18 @@ def pytest_runtest_logreport(report):
 
 
 def pytest_terminal_summary(terminalreporter):
+    browser_skips = [
+        report
+        for report in terminalreporter.stats.get("skipped", [])
+        if "browser" in report.keywords and "chromium is not installed" in str(report.longrepr)
+    ]
+    if browser_skips:
+        terminalreporter.write_line(
+            f"{len(browser_skips)} browser tests skipped: chromium is not installed "
+            "(apt install chromium, or run `bash .ci/run`, which installs it)",
+            yellow=True,
+            bold=True,
+        )
     if _chaos_counts:
         terminalreporter.section("chaos tests: what was lost, stuck or done twice")
         for nodeid, output in _chaos_counts:

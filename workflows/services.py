@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from workflows.definitions.validation import make_issue, parse_definition, validate
+from workflows.definitions.validation import Issue, make_issue, parse_definition, validate
 from workflows.execution import runs as _runs
 from workflows.models import Team, TeamChoiceError, Workflow, WorkflowVersion
 
@@ -38,8 +38,9 @@ class DefinitionRefused(Exception):
 
     code: INVALID, ID_MISMATCH, TAKEN or TEAM (a door may map the ones it
     knows to its own answer, and must answer any other code as a bad input).
-    issues: validation issues ({code, severity, message, path, suggestion}),
-    the validator's for INVALID, else one describing the rule refused.
+    issues: validation issues as dicts ({code, severity, message, path,
+    suggestion}), the validator's for INVALID, else one describing the rule
+    refused; an Issue given (make_issue) is kept as its dict.
     result: {"valid": False, "issues": ...}, the validator's own for INVALID.
     parsed: False when the source text didn't even parse.
     workflow: the workflow already holding the id (TAKEN), else None.
@@ -49,7 +50,7 @@ class DefinitionRefused(Exception):
         self,
         code: str,
         message: str,
-        issues: list[dict],
+        issues: list[dict | Issue],
         result: dict | None = None,
         parsed: bool = True,
         workflow: Workflow | None = None,
@@ -57,6 +58,7 @@ class DefinitionRefused(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+        issues = [issue.as_dict() if isinstance(issue, Issue) else issue for issue in issues]
         self.issues = issues
         self.result = result if result is not None else {"valid": False, "issues": issues}
         self.parsed = parsed

@@ -14,12 +14,11 @@ from rest_framework.response import Response
 from registry.models import Component
 from workflows import services
 from workflows.api import serializers as api
-from workflows.api.errors import Conflict, KeyReused, ServiceUnavailable
+from workflows.api.errors import Conflict, KeyReused
 from workflows.api.schema import ERROR
 from workflows.definitions.validation import validate
 from workflows.execution import idempotency
 from workflows.execution.models import Run, StepRun
-from workflows.execution.state import StateUnavailable
 from workflows.metrics import reports
 from workflows.models import Workflow
 from workflows.tokens import ApiToken
@@ -276,8 +275,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             raise serializers.ValidationError({"inputs": [str(refused)], "issues": refused.issues}) from None
         except idempotency.KeyReused as exc:
             raise KeyReused(str(exc)) from None
-        except StateUnavailable as exc:
-            raise ServiceUnavailable(str(exc)) from None
+        # Redis down (StateUnavailable) is answered by the exception handler as every outage is: 503, Retry-After.
         response = Response(api.RunSerializer(run).data, status=status.HTTP_201_CREATED)
         if replayed:
             response["Idempotent-Replayed"] = "true"
@@ -315,8 +313,6 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             new = services.rerun(run, user=request.user)
         except services.RunRefused as refused:
             raise Conflict(str(refused)) from None
-        except StateUnavailable as exc:
-            raise ServiceUnavailable(str(exc)) from None
         return Response(api.RunSerializer(new).data, status=status.HTTP_201_CREATED)
 
 

@@ -1,10 +1,13 @@
 """Issues, as every check reports them, and the wording helpers their messages share.
 
-An issue is {"code", "severity", "message", "path", "suggestion"}; `path` is
-a JSON Pointer into the definition.
+An issue is an Issue (code, severity, message, path, suggestion); `path` is a
+JSON Pointer into the definition. Inside workflows/definitions/ issues are
+Issue objects; what the validator's entry points return (and so the API, the
+editor and the CLI) holds them as dicts, Issue.as_dict().
 """
 
 import difflib
+from dataclasses import dataclass
 
 from workflows.definitions.references import escape_pointer
 
@@ -14,8 +17,34 @@ WARNING = "warning"
 MAX_SHOWN = 60  # characters of a value quoted in a message
 
 
-def make_issue(code: str, message: str, path: str = "", suggestion: str | None = None, severity: str = ERROR):
-    return {"code": code, "severity": severity, "message": message, "path": path, "suggestion": suggestion}
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One problem found; immutable, so a cached one can be shared."""
+
+    code: str
+    severity: str
+    message: str
+    path: str = ""
+    suggestion: str | None = None
+
+    def as_dict(self) -> dict:
+        """The issue as JSON-facing callers see it: {"code", "severity", "message", "path", "suggestion"}."""
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "message": self.message,
+            "path": self.path,
+            "suggestion": self.suggestion,
+        }
+
+
+def as_dicts(issues) -> list[dict]:
+    """Issues as a new list of new dicts (Issue.as_dict)."""
+    return [issue.as_dict() for issue in issues]
+
+
+def make_issue(code: str, message: str, path: str = "", suggestion: str | None = None, severity: str = ERROR) -> Issue:
+    return Issue(code, severity, message, path, suggestion)
 
 
 def pointer(parts) -> str:

@@ -5,11 +5,20 @@ import json
 from django.conf import settings
 
 from workflows.definitions import strict_json
-from workflows.definitions.issues import make_issue
+from workflows.definitions.issues import Issue, as_dicts, make_issue
 
 
 def parse_definition(raw: bytes | str) -> tuple[object | None, list[dict]]:
-    """Parse JSON text with guards: (value, []) or (None, [one issue]).
+    """Parse JSON text with guards: (value, []) or (None, [one issue as a dict]).
+
+    read_definition, with its issue as JSON-facing callers take it (Issue.as_dict).
+    """
+    value, issues = read_definition(raw)
+    return value, as_dicts(issues)
+
+
+def read_definition(raw: bytes | str) -> tuple[object | None, list[Issue]]:
+    """Parse JSON text with guards: (value, []) or (None, [one Issue]).
 
     The size is checked before parsing; the nesting depth after, and
     json.loads' own RecursionError on absurd nesting becomes an issue too.
@@ -39,7 +48,7 @@ def parse_definition(raw: bytes | str) -> tuple[object | None, list[dict]]:
     try:
         value = strict_json.loads(text, settings.OAWEB_MAX_DEFINITION_DEPTH)
     except json.JSONDecodeError as exc:
-        return None, [make_issue("invalid_json", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]
+        return None, [make_issue("invalid_json", f"not valid JSON: {strict_json.where_json_broke(exc)}")]
     except strict_json.Refused as refused:
         if refused.code == strict_json.TOO_DEEP:
             return None, [too_deep()]
@@ -47,7 +56,7 @@ def parse_definition(raw: bytes | str) -> tuple[object | None, list[dict]]:
     return value, []
 
 
-def too_large(size: int, limit: int) -> dict:
+def too_large(size: int, limit: int) -> Issue:
     return make_issue(
         "too_large",
         f"the definition is {size:,} bytes; at most {limit:,} are accepted",
@@ -55,7 +64,7 @@ def too_large(size: int, limit: int) -> dict:
     )
 
 
-def too_deep(path: str = "") -> dict:
+def too_deep(path: str = "") -> Issue:
     limit = settings.OAWEB_MAX_DEFINITION_DEPTH
     where = "the definition" if not path else f"the value at {path}"
     return make_issue(

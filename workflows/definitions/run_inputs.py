@@ -4,12 +4,18 @@ import copy
 
 from workflows.definitions import strict_json
 from workflows.definitions.format import json_type
-from workflows.definitions.issues import WARNING, did_you_mean, make_issue
+from workflows.definitions.issues import WARNING, Issue, as_dicts, did_you_mean, make_issue
 from workflows.definitions.references import escape_pointer
 from workflows.definitions.schema_checks import schema_problem
 
 
 def validate_inputs(definition: dict, given: dict | None) -> tuple[dict, list[dict]]:
+    """check_inputs, with its issues as dicts (Issue.as_dict), as the engine and the doors take them."""
+    values, issues = check_inputs(definition, given)
+    return values, as_dicts(issues)
+
+
+def check_inputs(definition: dict, given: dict | None) -> tuple[dict, list[Issue]]:
     """Check a run's inputs against the workflow's input schemas; apply defaults.
 
     Returns (values, issues). Issue paths point into a request body of the

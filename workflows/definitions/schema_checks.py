@@ -11,7 +11,7 @@ from jsonschema import Draft7Validator, ValidationError, validators
 from jsonschema.exceptions import SchemaError
 
 from workflows.definitions.format import PATTERN_HELP, fullmatch_regex, json_type
-from workflows.definitions.issues import article, did_you_mean, make_issue, pointer, shown
+from workflows.definitions.issues import Issue, article, did_you_mean, make_issue, pointer, shown
 from workflows.definitions.parsing import nesting_exceeds, too_deep
 from workflows.definitions.references import escape_pointer
 
@@ -34,7 +34,7 @@ def _compiled(pattern: str):
 ECMAValidator = validators.extend(Draft7Validator, {"pattern": _ecma_pattern})
 
 
-def format_issues(error: ValidationError) -> list[dict]:
+def format_issues(error: ValidationError) -> list[Issue]:
     """One or more `schema` issues, worded for people, for one jsonschema error."""
     path = pointer(error.absolute_path)
     keyword = error.validator

@@ -194,9 +194,19 @@ def read_json(stream, content_length=None, empty=None):
     try:
         return loads(text, settings.OAWEB_MAX_DEFINITION_DEPTH + EXTRA_DEPTH)
     except json.JSONDecodeError as exc:
-        detail = f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        detail = f"malformed JSON: {where_json_broke(exc)}"
         raise BodyError(400, "parse_error", detail) from None
     except Refused as refused:
         if refused.code == TOO_DEEP:
             raise BodyError(400, TOO_DEEP, "the JSON body is nested too deeply") from None
         raise BodyError(400, refused.code, str(refused), refused.pointer) from None
+
+
+def where_json_broke(exc) -> str:
+    """json's message and where: "Unterminated string starting at line 9 column 5".
+
+    Some of json's messages end in "at" already ("Unterminated string
+    starting at"): adding our own "at" would say it twice.
+    """
+    message = exc.msg.removesuffix(" at")
+    return f"{message} at line {exc.lineno} column {exc.colno}"

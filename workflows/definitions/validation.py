@@ -5,7 +5,9 @@
     validate_inputs(definition, given)    -> (inputs with defaults, issues) for starting a run
 
 An issue is {"code", "severity", "message", "path", "suggestion"}; `path` is
-a JSON Pointer into the definition. In "normal" mode only errors make a
+a JSON Pointer into the definition. The checks build Issue objects
+(issues.py); the results returned here hold them as dicts (Issue.as_dict),
+new ones on every call. In "normal" mode only errors make a
 definition invalid, in "strict" mode warnings do too. docs/workflow-format.md
 lists every code with an example.
 
@@ -19,7 +21,7 @@ This module runs a validation and caches its results; the checks themselves
 live beside it: schema_checks.py (format errors, input schemas),
 step_checks.py (steps, references, outputs), contracts.py (step inputs
 against components' schemas), run_inputs.py (a run's inputs), parsing.py
-(JSON text and its limits) and issues.py (the issue dict and its wording).
+(JSON text and its limits) and issues.py (Issue and its wording).
 """
 
 import gc
@@ -38,9 +40,9 @@ from workflows.definitions.contracts import Contract as _Contract
 from workflows.definitions.contracts import ContractChecks
 from workflows.definitions.format import FORMAT_SCHEMA, check_format, json_type
 from workflows.definitions.graph import describe_cycle, find_index_cycles
-from workflows.definitions.issues import ERROR, WARNING, article, make_issue, pointer
+from workflows.definitions.issues import ERROR, WARNING, Issue, article, as_dicts, make_issue, pointer
 from workflows.definitions.issues import did_you_mean as _did_you_mean
-from workflows.definitions.parsing import nesting_exceeds, parse_definition, too_deep
+from workflows.definitions.parsing import nesting_exceeds, parse_definition, read_definition, too_deep
 from workflows.definitions.run_inputs import validate_inputs
 from workflows.definitions.schema_checks import ECMAValidator, SchemaChecks, format_issues
 from workflows.definitions.step_checks import StepChecks
@@ -51,6 +53,7 @@ __all__ = [
     "ECMAValidator",
     "ERROR",
     "MODES",
+    "Issue",
     "WARNING",
     "clear_cache",
     "make_issue",
@@ -91,7 +94,7 @@ def validate_source(raw: bytes | str, mode: str = "normal", components: dict | N
     """parse_definition, then validate."""
     _check_mode(mode)
     with timings.timed("validation"):  # timed so the metrics show what validating costs
-        value, issues = parse_definition(raw)
+        value, issues = read_definition(raw)
         if issues:
             return _result(issues, mode)
         return _validate(value, mode, components)
@@ -119,7 +122,7 @@ def _validate(definition, mode: str, components: dict | None) -> dict:
     digest = _digest(definition)
     generation = lookup.generation()
     issues = _check_against_registry(definition, mode, digest)
-    if any(issue["code"] in REGISTRY_REFUSALS for issue in issues):
+    if any(issue.code in REGISTRY_REFUSALS for issue in issues):
         # This process may see the registry up to a second late: before
         # refusing a component, make sure it was not registered or enabled
         # elsewhere a moment ago.
@@ -129,8 +132,12 @@ def _validate(definition, mode: str, components: dict | None) -> dict:
     return _result(issues, mode)
 
 
-def _check_against_registry(definition, mode: str, digest: str | None) -> list[dict]:
-    """The issues of `definition` with the registry's components, cached per registry generation."""
+def _check_against_registry(definition, mode: str, digest: str | None) -> tuple[Issue, ...]:
+    """The issues of `definition` with the registry's components, cached per registry generation.
+
+    The cache holds tuples of Issues, both immutable: what a caller does to a
+    result (its dicts are made by _result on every call) can't reach it.
+    """
     key = (digest, mode, lookup.generation()) if digest is not None else None
     if key is not None:
         with _cache_lock:
@@ -138,22 +145,17 @@ def _check_against_registry(definition, mode: str, digest: str | None) -> list[d
             if stored is not None:
                 _cache.move_to_end(key)
         if stored is not None:
-            return [dict(zip(ISSUE_KEYS, values, strict=True)) for values in stored]
+            return stored
     registry_components = lookup.components()
     with _collector_paused():
-        issues = _Checker(definition, registry_components).run()
+        issues = tuple(_Checker(definition, registry_components).run())
     if key is not None:
-        # Stored as tuples: nothing a caller does to a result can reach the cache.
-        frozen = tuple(tuple(issue[name] for name in ISSUE_KEYS) for issue in issues)
         with _cache_lock:
-            _cache[key] = frozen
+            _cache[key] = issues
             _cache.move_to_end(key)
             while len(_cache) > CACHE_SIZE:
                 _cache.popitem(last=False)
     return issues
-
-
-ISSUE_KEYS = ("code", "severity", "message", "path", "suggestion")
 
 
 @contextmanager
@@ -185,12 +187,13 @@ def _digest(definition) -> str | None:
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _result(issues: list[dict], mode: str) -> dict:
+def _result(issues: Sequence[Issue], mode: str) -> dict:
+    """The JSON-facing result: {"valid": bool, "issues": [new dicts]}."""
     if mode == "strict":
         valid = not issues
     else:
-        valid = not any(issue["severity"] == ERROR for issue in issues)
-    return {"valid": valid, "issues": issues}
+        valid = not any(issue.severity == ERROR for issue in issues)
+    return {"valid": valid, "issues": as_dicts(issues)}
 
 
 def _check_mode(mode: str) -> None:
@@ -212,7 +215,7 @@ class _Checker(StepChecks, ContractChecks, SchemaChecks):
     def __init__(self, definition, components: dict):
         self.definition = definition
         self.components = components
-        self.issues: list[dict] = []
+        self.issues: list[Issue] = []
         self.suggestions_left = SUGGESTION_BUDGET
         self.step_index: dict[str, int] = {}  # id -> index of its first step
         # Steps are known by their index from here on: lists indexed by number
@@ -250,7 +253,7 @@ class _Checker(StepChecks, ContractChecks, SchemaChecks):
             self._contracts[name] = _Contract(info) if info is not None else None
         return self._contracts[name]
 
-    def run(self) -> list[dict]:
+    def run(self) -> list[Issue]:
         definition = self.definition
         if not isinstance(definition, dict):
             self.add("schema", f"a workflow definition must be a JSON object, not {article(json_type(definition))}", "")

@@ -3,6 +3,11 @@
 Groups: `run-<id>` for one run's page, `dashboard` for everything. The
 schema is documented in docs/events.md (a public contract).
 
+Events are frozen records (RunEvent, StepEvent, StepsEvent) until the
+publisher hands them to the channel layer: there, and only there, each
+becomes its dict (`as_message`). A consumer reads a received dict back with
+`Event.from_message`.
+
 The step path only drops an event into an in-memory buffer; one publisher
 thread per process sends them through one long-lived event loop and channel
 layer connection. Bursts are coalesced: an entity (a run, or one step of a
@@ -16,8 +21,15 @@ import logging
 import threading
 import time
 from collections import OrderedDict, defaultdict
+from dataclasses import dataclass, fields, replace
+from typing import TYPE_CHECKING, ClassVar
 
 from channels_redis.core import RedisChannelLayer
+
+from workflows.execution.messages import StepState
+
+if TYPE_CHECKING:
+    from workflows.execution.models import Run, StepRun  # annotations only
 
 log = logging.getLogger(__name__)
 
@@ -35,49 +47,128 @@ def _iso(moment):
     return moment.isoformat() if moment else None
 
 
-def run_event(run) -> dict:
-    return {
-        "type": "run",
-        "run": run.pk,
-        "workflow": run.workflow_id,
-        "status": run.status,
-        "error": run.error,
-        "created": _iso(run.created),
-        "started": _iso(run.started),
-        "finished": _iso(run.finished),
-    }
+class Event:
+    """A live event: a frozen record in the engine, a dict (`as_message`) on the wire.
+
+    Each kind's fields, in order, are its keys in docs/events.md after
+    `type`; `at` (last) is stamped by the Publisher when the event is
+    published. Timestamps are kept as their ISO strings, as they travel.
+    """
+
+    __slots__ = ()
+    type: ClassVar[str]
+
+    @property
+    def key(self) -> tuple:
+        """What coalesces: a newer event with the same key replaces an unsent older one."""
+        return (self.type, self.run, None)
+
+    def as_message(self) -> dict:
+        """The event as the channel layer carries it (docs/events.md, a public contract)."""
+        return {"type": self.type, **{field.name: getattr(self, field.name) for field in fields(self)}}
+
+    @classmethod
+    def from_message(cls, message: dict) -> "Event | None":
+        """The typed event of `as_message()`'s dict; None for a type this code doesn't know, or a malformed one.
+
+        Keys an event doesn't have are ignored (a newer publisher may add some).
+        """
+        kind = EVENT_TYPES.get(message.get("type"))
+        if kind is None or not issubclass(kind, cls):
+            return None
+        try:
+            return kind(**{field.name: message[field.name] for field in fields(kind) if field.name in message})
+        except TypeError:
+            log.warning("ignoring a malformed %s event: %r", kind.type, message)
+            return None
 
 
-def step_event(step_run) -> dict:
-    return {
-        "type": "step",
-        "run": step_run.run_id,
-        "step": step_run.step_id,
-        "status": step_run.status,
-        "attempt": step_run.attempt,
-        "worker": step_run.worker,
-        "error": step_run.error,
-        "enqueued": _iso(step_run.enqueued),
-        "started": _iso(step_run.started),
-        "finished": _iso(step_run.finished),
-    }
+@dataclass(frozen=True, slots=True)
+class RunEvent(Event):
+    """A run changed."""
+
+    type: ClassVar[str] = "run"
+    run: int
+    workflow: int
+    status: str
+    error: str
+    created: str | None
+    started: str | None
+    finished: str | None
+    at: float | None = None
+
+    @classmethod
+    def of(cls, run: "Run") -> "RunEvent":
+        return cls(
+            run=run.pk,
+            workflow=run.workflow_id,
+            status=run.status,
+            error=run.error,
+            created=_iso(run.created),
+            started=_iso(run.started),
+            finished=_iso(run.finished),
+        )
 
 
-def run_changed(run) -> None:
-    publish(run_event(run))
+@dataclass(frozen=True, slots=True)
+class StepEvent(Event):
+    """A step changed."""
+
+    type: ClassVar[str] = "step"
+    run: int
+    step: str
+    status: str
+    attempt: int
+    worker: str
+    error: str
+    enqueued: str | None
+    started: str | None
+    finished: str | None
+    at: float | None = None
+
+    @property
+    def key(self) -> tuple:
+        return (self.type, self.run, self.step)
+
+    @classmethod
+    def of(cls, step_run: "StepRun | StepState") -> "StepEvent":
+        """From a StepRun row or a StepState record: they have the same fields."""
+        return cls(
+            run=step_run.run_id,
+            step=step_run.step_id,
+            status=step_run.status,
+            attempt=step_run.attempt,
+            worker=step_run.worker,
+            error=step_run.error,
+            enqueued=_iso(step_run.enqueued),
+            started=_iso(step_run.started),
+            finished=_iso(step_run.finished),
+        )
 
 
-def step_changed(step_run) -> None:
-    publish(step_event(step_run))
+@dataclass(frozen=True, slots=True)
+class StepsEvent(Event):
+    """Many steps of a run changed at once (cancel, skipped descendants): listeners re-read the run."""
+
+    type: ClassVar[str] = "steps"
+    run: int
+    at: float | None = None
+
+
+EVENT_TYPES: dict[str, type[Event]] = {kind.type: kind for kind in (RunEvent, StepEvent, StepsEvent)}
+
+
+def run_changed(run: "Run") -> None:
+    publish(RunEvent.of(run))
+
+
+def step_changed(step_run: "StepRun | StepState") -> None:
+    publish(StepEvent.of(step_run))
 
 
 def steps_changed(run_id: int) -> None:
     """Many steps of a run changed at once (cancel, skipped descendants): listeners re-read the run."""
-    publish({"type": "steps", "run": run_id})
-
-
-def _key(event: dict) -> tuple:
-    return (event["type"], event["run"], event.get("step"))
+    publish(StepsEvent(run=run_id))
 
 
 def default_layer():
@@ -89,7 +180,7 @@ def default_layer():
 class Publisher:
     def __init__(self, get_layer=default_layer):
         self.get_layer = get_layer
-        self._pending: OrderedDict[tuple, dict] = OrderedDict()
+        self._pending: OrderedDict[tuple, Event] = OrderedDict()
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._closed = threading.Event()
@@ -97,10 +188,10 @@ class Publisher:
         self.dropped = 0
         self.sent = 0
 
-    def publish(self, event: dict) -> None:
-        event["at"] = time.time()
+    def publish(self, event: Event) -> None:
+        event = replace(event, at=time.time())
         with self._lock:
-            key = _key(event)
+            key = event.key
             self._pending.pop(key, None)
             self._pending[key] = event  # latest state wins, moved to the back
             while len(self._pending) > MAX_BUFFERED:
@@ -116,18 +207,18 @@ class Publisher:
                 self._thread = threading.Thread(target=self._run, name="oaweb-events", daemon=True)
                 self._thread.start()
 
-    def _take(self) -> list[dict]:
+    def _take(self) -> list[Event]:
         with self._lock:
             events = list(self._pending.values())
             self._pending.clear()
             self._wake.clear()
         return events
 
-    def _put_back(self, events: list[dict]) -> None:
+    def _put_back(self, events: list[Event]) -> None:
         """Unsent events wait for the next try, unless a newer state of the same entity came in."""
         with self._lock:
             for event in events:
-                self._pending.setdefault(_key(event), event)
+                self._pending.setdefault(event.key, event)
             while len(self._pending) > MAX_BUFFERED:
                 self._pending.popitem(last=False)
                 self.dropped += 1
@@ -176,11 +267,12 @@ class Publisher:
             time.sleep(0.01)
 
 
-async def _send_all(layer, events: list[dict]) -> None:
-    targets = [(event, (run_group(event["run"]), DASHBOARD_GROUP)) for event in events]
+async def _send_all(layer, events: list[Event]) -> None:
+    targets = [(event, (run_group(event.run), DASHBOARD_GROUP)) for event in events]
     listened = await listened_groups(layer, {group for _, groups in targets for group in groups})
     for event, groups in targets:
-        message = {"type": MESSAGE_TYPE, "event": event}
+        # The one place an event becomes a dict: channel messages are msgpack-able dicts.
+        message = {"type": MESSAGE_TYPE, "event": event.as_message()}
         for group in groups:
             if listened is None or group in listened:
                 await layer.group_send(group, message)
@@ -213,7 +305,7 @@ async def listened_groups(layer, groups: set[str]) -> set[str] | None:
 publisher = Publisher()
 
 
-def publish(event: dict) -> None:
+def publish(event: Event) -> None:
     try:
         publisher.publish(event)
     except Exception:  # never fail a step because of a live update

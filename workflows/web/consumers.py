@@ -15,7 +15,7 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from workflows.execution.events import DASHBOARD_GROUP, run_group
+from workflows.execution.events import DASHBOARD_GROUP, Event, RunEvent, StepEvent, StepsEvent, run_group
 from workflows.execution.models import Run
 from workflows.models import Workflow
 from workflows.web import live
@@ -83,12 +83,12 @@ class RunConsumer(CoalescingConsumer):
         await self.channel_layer.group_discard(run_group(self.run_id), self.channel_name)
 
     async def oaweb_event(self, message):
-        event = message["event"]
-        if event["type"] == "step":
-            self.changed_steps.add(event["step"])
-        elif event["type"] == "steps":
+        event = Event.from_message(message["event"])
+        if isinstance(event, StepEvent):
+            self.changed_steps.add(event.step)
+        elif isinstance(event, StepsEvent):
             self.all_steps = True
-        self.schedule_flush()
+        self.schedule_flush()  # a run event, or one this code doesn't know: the flush re-reads the run
 
     async def flush(self):
         steps, everything = self.changed_steps, self.all_steps
@@ -142,10 +142,10 @@ class DashboardConsumer(CoalescingConsumer):
         await self.channel_layer.group_discard(DASHBOARD_GROUP, self.channel_name)
 
     async def oaweb_event(self, message):
-        event = message["event"]
-        if event["type"] != "run":
+        event = Event.from_message(message["event"])
+        if not isinstance(event, RunEvent):
             return  # step events move nothing the dashboard shows
-        workflow = event.get("workflow")
+        workflow = event.workflow
         if workflow not in self.visible_workflows:
             self.visible_workflows[workflow] = await _may_see_workflow(self.user, workflow)
         if self.visible_workflows[workflow]:
