@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from workflows.web.probes import healthz, prometheus_metrics
 
@@ -8,6 +10,8 @@ urlpatterns = [
     path("api/v1/", include("workflows.api.urls")),
     path("hooks/", include("workflows.api.hooks")),
     path("healthz", healthz, name="healthz"),
+    # Browsers ask for /favicon.ico on pages that name none (the admin's).
+    path("favicon.ico", RedirectView.as_view(url=static("oaweb/favicon.svg"), permanent=True)),
     path("metrics", prometheus_metrics, name="prometheus"),
     path("", include("workflows.web.urls")),
 ]

@@ -71,9 +71,14 @@ def test_cancel_a_long_running_run(logged_in, team):
     page.locator("#step-a .badge", has_text="running").or_(page.locator("#step-b .badge", has_text="running")).wait_for(
         timeout=20_000
     )
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     page.get_by_role("button", name="Cancel").click()
     page.locator("#run-head .badge", has_text="cancelled").wait_for(timeout=10_000)
+    assert asked == [f"Cancel run #{run.pk}? Its running steps are told to stop."]
     run.refresh_from_db()
     assert run.status == "cancelled"
     assert set(run.steps.values_list("status", flat=True)) <= {"succeeded", "cancelled"}
-    page.get_by_role("button", name="Re-run from failure").wait_for()
+    # Nothing failed: a cancelled run is offered a re-run, not "from failure", and its reason isn't an alert.
+    page.get_by_role("button", name="Re-run", exact=True).wait_for()
+    assert page.locator("#run-head [role=alert]").count() == 0

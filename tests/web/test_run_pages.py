@@ -94,6 +94,21 @@ def test_finished_failed_run_offers_rerun_not_cancel(owner_client, run_of):
     assert ">Cancel</button>" not in page
 
 
+def test_a_cancelled_run_is_not_shown_as_a_failure(owner_client, run_of):
+    run = run_of({"s1": "succeeded", "s2": "cancelled"}, run_status="cancelled")
+    run.error = "cancelled"
+    run.save(update_fields=["error"])
+    page = owner_client.get(reverse("run-detail", args=[run.pk])).content.decode()
+    assert ">Re-run</button>" in page and "Re-run from failure" not in page
+    assert 'role="alert"' not in page.split('id="run-head"')[1].split("</div>")[0]
+
+
+def test_cancel_asks_for_confirmation(owner_client, run_of):
+    run = run_of({"s1": "running", "s2": "pending"}, run_status="running")
+    page = owner_client.get(reverse("run-detail", args=[run.pk])).content.decode()
+    assert f'hx-confirm="Cancel run #{run.pk}? Its running steps are told to stop."' in page
+
+
 def test_step_detail_shows_inputs_outputs_error_and_attempts(owner_client, run_of):
     from django.utils import timezone
 

@@ -20,17 +20,7 @@ from workflows.execution.state import get_store
 from workflows.execution.status import RunStatus, StepStatus
 from workflows.execution.workers import Worker
 from workflows.metrics import rollups, timings
-from workflows.metrics.rollups import (
-    ALL_STEPS,
-    DAY,
-    DURATION_FIELDS,
-    HOUR,
-    MINUTE,
-    RUN,
-    WAIT_FIELDS,
-    GaugeSample,
-    MetricRollup,
-)
+from workflows.metrics.rollups import DAY, DURATION_FIELDS, HOUR, MINUTE, RUN, WAIT_FIELDS, GaugeSample, MetricRollup
 
 FRACTIONS = (0.5, 0.95, 0.99)
 
@@ -172,12 +162,12 @@ def _visible(queryset, user):
 
 IS_RUN = ExpressionWrapper(Q(component=RUN), output_field=BooleanField())
 # A workflow's totals: its run rows and its all-steps rows (not the per-component ones).
-TOTALS = Q(component__in=[RUN, ALL_STEPS])
+TOTALS = Q(component__in=[RUN, rollups.ALL_STEPS])
 
 
-def _summary(row: dict) -> dict:
+def _summary(row: dict, retried_waits: list[int] | None = None) -> dict:
     p50, p95, p99 = percentiles(row["duration"])
-    w50, w95, w99 = percentiles(row["wait"])
+    w50, w95, w99 = percentiles(row["wait"] if any(row["wait"]) or not retried_waits else retried_waits)
     return {
         **{name: row[name] for name in ("count", "succeeded", "failed", "cancelled", "skipped", "attempts")},
         "failure_rate": failure_rate(row),
@@ -191,6 +181,19 @@ def _summary(row: dict) -> dict:
         "input_bytes": row["input_bytes"] / row["count"] if row["count"] else None,
         "output_bytes": row["output_bytes"] / row["count"] if row["count"] else None,
     }
+
+
+def _retried_waits(user, since: datetime) -> dict[str, list[int]]:
+    """Queue waits of retried steps by component, `enqueued` to started: the rollups count first attempts only,
+    and a retry moves `enqueued` past its back-off, so a component whose steps all retried had none ("–")."""
+    steps = StepRun.objects.filter(status__in=StepStatus.FINAL, finished__gte=since, attempt__gt=1, reused_from=None)
+    if user is not None and not user.is_staff:
+        steps = steps.filter(run__workflow__team__members=user)
+    steps = steps.filter(started__gte=F("enqueued")).values_list("component", "enqueued", "started")
+    waits: dict[str, list[int]] = {}
+    for component, enqueued, started in steps:
+        waits.setdefault(component, [0] * rollups.BUCKETS)[rollups.bucket_of((started - enqueued).total_seconds())] += 1
+    return waits
 
 
 # --- the page ----------------------------------------------------------------------
@@ -217,8 +220,9 @@ def report(user, range_key: str = DEFAULT_RANGE, now: datetime | None = None) ->
     for entry in sorted(by_workflow.values(), key=lambda item: item["slug"]):
         runs, steps = entry.get("runs") or _row({}), entry.get("steps") or _row({})
         workflows.append({"slug": entry["slug"], "runs": _summary(runs), "steps": _summary(steps)})
+    retried = _retried_waits(user, first)
     components = [
-        {"name": values["component"], **_summary(_row(values))}
+        {"name": values["component"], **_summary(_row(values), retried.get(values["component"]))}
         for values in rows.exclude(TOTALS).values("component").annotate(**_sums()).order_by("component")
     ]
     run_total = _merge(entry.get("runs") or _row({}) for entry in by_workflow.values())

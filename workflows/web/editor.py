@@ -3,19 +3,32 @@
 Saving is services.save_definition, as for the API and import_workflow:
 the same validation, ownership and team rules; this module only turns a
 refusal into issues shown on their lines.
+
+The editor posts its text as multipart/form-data, whose size is the text's
+own (a URL-encoded form would triple quotes, braces and line breaks), and
+Django refuses a form whose fields hold more than DATA_UPLOAD_MAX_MEMORY_SIZE
+bytes. max_source_bytes() is the limit the page is given: editor.js neither
+checks nor saves a text over it, and says why. A body over it anyway (no
+script, a stale page) is answered 413 with that message (_size_first), not
+RequestDataTooBig from the CSRF check.
 """
 
 import re
+from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 from json_source_map import calculate
 from json_source_map.errors import BaseError as SourceMapError
 
 from workflows import services
+from workflows.definitions.issues import make_issue
 from workflows.definitions.validation import ERROR, parse_definition, validate
 from workflows.models import Team
 from workflows.web import examples
@@ -34,6 +47,71 @@ SKELETON = {
     "outputs": {"name": "{{ steps.first.outputs.name }}"},
 }
 _SYNTAX_AT_RE = re.compile(r"at line (\d+) column (\d+)")
+# Room in a form body for the fields sent with the source: the CSRF token, a team's name, the field names.
+FORM_OVERHEAD_BYTES = 1024
+
+
+# --- the size limit -------------------------------------------------------------------
+
+
+def max_source_bytes() -> tuple[int, str]:
+    """(the largest source the editor can send, in UTF-8 bytes with CR LF line breaks; the setting that sets it).
+
+    The lesser of the definition limit and what Django reads of a form body.
+    """
+    limit, setting = settings.OAWEB_MAX_DEFINITION_BYTES, "OAWEB_MAX_DEFINITION_BYTES"
+    body = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    if body is not None and body - FORM_OVERHEAD_BYTES < limit:
+        # DATA_UPLOAD_MAX_MEMORY_SIZE follows OAWEB_API_MAX_BODY_BYTES (oaweb/settings.py).
+        limit, setting = max(body - FORM_OVERHEAD_BYTES, 1), "OAWEB_API_MAX_BODY_BYTES"
+    return limit, setting
+
+
+def size_text(size: int) -> str:
+    """A size for people: 6.2 MB, 64.0 KB, 900 bytes (as editor.js writes it)."""
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} MB"
+    if size >= 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size:,} bytes"
+
+
+def too_large_result(sent: int | None, kept: bool = True) -> dict:
+    """The validation result shown for a request too large to read: its size, the limit, and what to do."""
+    limit, setting = max_source_bytes()
+    size = f"{size_text(sent)} were sent" if sent else "more was sent"
+    message = f"The document is too large: {size}; the limit is {size_text(limit)}. It was neither checked nor saved."
+    if not kept:
+        message += " The text could not be read back: your browser's Back button returns to it."
+    issue = make_issue("too_large", message, suggestion=f"split the workflow into smaller ones, or raise {setting}")
+    return {"valid": False, "issues": [{**issue.as_dict(), "line": None}]}
+
+
+def _size_first(too_large):
+    """Answer a form body too large to read with `too_large(request, sent, *args, **kwargs)`, before the CSRF check.
+
+    CsrfViewMiddleware reads request.POST, which raises RequestDataTooBig (a
+    400, or the debug page) for a body over DATA_UPLOAD_MAX_MEMORY_SIZE: the
+    view is exempt from the middleware and makes the same check itself once
+    the size is known to be fine.
+    """
+
+    def decorate(view):
+        protected = csrf_protect(view)
+
+        @wraps(view)
+        def checked(request, *args, **kwargs):
+            if request.method == "POST":
+                try:
+                    request.POST  # noqa: B018 (reading it is the check)
+                except RequestDataTooBig:
+                    sent = request.META.get("CONTENT_LENGTH") or ""
+                    return too_large(request, int(sent) if sent.isdigit() else None, *args, **kwargs)
+            return protected(request, *args, **kwargs)
+
+        return csrf_exempt(checked)
+
+    return decorate
 
 
 # --- checking a source text ------------------------------------------------------
@@ -108,8 +186,22 @@ def issues_context(result: dict | None) -> dict:
 # --- pages --------------------------------------------------------------------------
 
 
+def _too_large_issues(request, sent):
+    return render(request, "workflows/_issues.html", issues_context(too_large_result(sent)), status=413)
+
+
+def _too_large_new(request, sent):
+    return _editor(request, "", result=too_large_result(sent, kept=False), status=413)
+
+
+def _too_large_edit(request, sent, slug):
+    workflow = get_workflow_for(request.user, slug)
+    return _editor(request, "", workflow, too_large_result(sent, kept=False), status=413)
+
+
 @login_required
 @require_POST
+@_size_first(_too_large_issues)
 def validate_source(request):
     _, result = check_source(request.POST.get("source", ""))
     return render(request, "workflows/_issues.html", issues_context(result))
@@ -117,6 +209,7 @@ def validate_source(request):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@_size_first(_too_large_new)
 def workflow_new(request):
     if request.method == "POST":
         return _save_new(request, request.POST.get("source", ""))
@@ -150,6 +243,7 @@ def workflow_import(request):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@_size_first(_too_large_edit)
 def workflow_edit(request, slug):
     workflow = get_workflow_for(request.user, slug)
     if request.method == "GET":
@@ -193,6 +287,8 @@ def _refused_result(source: str, refused: services.DefinitionRefused) -> dict:
 def _editor(request, source: str, workflow=None, result=None, status=200):
     user = request.user
     teams = Team.objects.all() if user.is_staff else user.teams.all()
+    max_bytes, max_setting = max_source_bytes()
+    unread = status == 413  # the form was too large to read: nothing of it can be shown again
     context = {
         "nav": "workflows",
         "workflow": workflow,
@@ -201,8 +297,12 @@ def _editor(request, source: str, workflow=None, result=None, status=200):
         "examples": examples.names() if workflow is None else [],
         # A new workflow's team must be named when the user could mean several.
         "teams": list(teams) if workflow is None and len(teams) > 1 else [],
-        "chosen_team": request.POST.get("team", ""),
+        "chosen_team": "" if unread else request.POST.get("team", ""),
         "latest": workflow.latest_version() if workflow else None,
+        "max_source_bytes": max_bytes,
+        "max_source_setting": max_setting,
+        # Checking the empty editor would hide why the text isn't there.
+        "check_on_load": not unread,
         **issues_context(result),
     }
     return render(request, "workflows/editor.html", context, status=status)

@@ -81,7 +81,8 @@ def step_detail(request, run_id, step_id):
     context = {
         "run": run,
         "step": step,
-        "attempts": step.attempts.order_by("number"),
+        # Each attempt's back-off (its retry's delay), queue wait and run, told apart.
+        "attempts": live.attempts_of(step, step.attempts.all()),
         "inputs": _pretty(step.inputs),
         "outputs": _pretty(step.outputs),
     }

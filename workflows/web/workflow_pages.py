@@ -4,13 +4,17 @@ import difflib
 import json
 import re
 
+import markdown
+import nh3
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import OuterRef, Q, Subquery
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.http import content_disposition_header
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -27,6 +31,38 @@ PAGE_SIZE = 25
 RECENT_RUNS = 10
 DIFF_CONTEXT = 3
 _HUNK_RE = re.compile(r"@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@")
+
+# A workflow's description is shown as Markdown: Python-Markdown renders it, then nh3 (Rust's ammonia, a
+# maintained sanitiser) keeps only the tags Markdown makes, with safe links; a list shows inline ones only.
+MARKDOWN_TAGS = {"p", "br", "hr", "em", "strong", "code", "pre", "a", "ul", "ol", "li", "blockquote"}
+MARKDOWN_TAGS |= {"h1", "h2", "h3", "h4", "h5", "h6"}
+SUMMARY_TAGS = {"em", "strong", "code"}
+MARKDOWN_MAX_CHARS = 20_000  # past this, the rest is left out: a page never waits on a huge description
+SUMMARY_SOURCE_CHARS = 400  # the list shows about 140 characters of it
+
+
+def markdown_html(text: str, tags: set[str] = MARKDOWN_TAGS) -> SafeString:
+    """A description's Markdown as HTML that is safe to put in a page (scripts, handlers, javascript: URLs gone)."""
+    if not isinstance(text, str) or not text.strip():
+        return mark_safe("")
+    if len(text) > MARKDOWN_MAX_CHARS:
+        text = text[:MARKDOWN_MAX_CHARS] + "…"
+    html = markdown.markdown(text, output_format="html")
+    clean = nh3.clean(
+        html,
+        tags=tags,
+        attributes={"a": {"href", "title"}} if "a" in tags else {},
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+    )
+    return mark_safe(clean)  # nh3 has just sanitised it
+
+
+def markdown_summary(text: str) -> SafeString:
+    """The start of a description for a list row: inline Markdown only (code, emphasis), no blocks or links."""
+    if not isinstance(text, str):
+        return mark_safe("")
+    return markdown_html(text[:SUMMARY_SOURCE_CHARS], tags=SUMMARY_TAGS)
 
 
 def latest_versions(workflows):
@@ -64,6 +100,8 @@ def workflow_list(request):
         last_run_created=Subquery(last_run.values("created")[:1]),
     ).order_by("slug")
     page = Paginator(workflows, PAGE_SIZE).get_page(request.GET.get("page"))
+    for workflow in page:
+        workflow.summary_html = markdown_summary(workflow.description)
     query = request.GET.copy()
     query.pop("page", None)
     context = {
@@ -106,9 +144,29 @@ def start_run(request, slug):
             errors, status = {run_form.GENERAL: f"The run could not start: {exc}"}, 503
         else:
             messages.success(request, f"Run {run.pk} of {workflow.slug} started.")
+            if wants_fragment(request):  # htmx follows this header with a real navigation
+                return HttpResponse(status=204, headers={"HX-Redirect": reverse("run-detail", args=[run.pk])})
             return redirect("run-detail", run_id=run.pk)
+    if wants_fragment(request):
+        # The form alone, swapped in place (its section's before-swap takes 400 and 503): the address
+        # bar stays on the workflow's page, and a reload never re-posts the form.
+        context = _run_form_context(workflow, version, data=request.POST, errors=errors)
+        return render(request, "workflows/_run_form.html", context, status=status)
     context = _detail_context(request, workflow, data=request.POST, errors=errors)
     return render(request, "workflows/detail.html", context, status=status)
+
+
+def _run_form_context(workflow, latest, data=None, errors=None) -> dict:
+    """What workflows/_run_form.html reads: the Run form of `latest`, re-shown with `data` and `errors`."""
+    errors = errors or {}
+    fields = run_form.fields(latest.definition, data, errors) if latest else []
+    return {
+        "workflow": workflow,
+        "latest": latest,
+        "fields": fields,
+        "any_required": any(field.required for field in fields),
+        "run_error": errors.get(run_form.GENERAL, ""),
+    }
 
 
 def _detail_context(request, workflow, data=None, errors=None) -> dict:
@@ -120,19 +178,14 @@ def _detail_context(request, workflow, data=None, errors=None) -> dict:
         shown = next((version for version in versions if str(version.pk) == wanted), None)
         if shown is None:
             raise Http404("no such version of this workflow")
-    errors = errors or {}
-    fields = run_form.fields(latest.definition, data, errors) if latest else []
     return {
+        **_run_form_context(workflow, latest, data, errors),
         "nav": "workflows",
-        "workflow": workflow,
         "versions": versions,
-        "latest": latest,
         "shown": shown,
+        "description_html": markdown_html(workflow.description),
         "graph": dag_json(shown.definition) if shown else None,
         "runs": workflow.runs.select_related("version", "created_by").order_by("-created", "-id")[:RECENT_RUNS],
-        "fields": fields,
-        "any_required": any(field.required for field in fields),
-        "run_error": errors.get(run_form.GENERAL, ""),
         "compare_a": versions[1].pk if len(versions) > 1 else (latest.pk if latest else None),
         "compare_b": latest.pk if latest else None,
     }
