@@ -1,27 +1,31 @@
-// Times oaweb's DAG layout (static/oaweb/dag.js) without a browser.
+// Times oaweb's DAG layout (static/oaweb/dag_layout.js) without a browser.
 //
-//   node bench/dag_layout.js [steps] [edges-per-step]
+//   node bench/dag_layout.js [steps] [parents-per-step]
 //
-// A layered workflow: 40 layers of 50 steps by default, each step after the
-// first layer with 3 parents (mostly in the layer before, some further back),
-// so 2,000 steps and about 6,000 edges. Prints figures; asserts nothing.
+// A layered workflow: layers of 50 steps, each step after the first layer with
+// 3 parents (mostly in the layer before, some further back): 5,000 steps and
+// about 15,000 edges by default. Then a wide fan-out of the same size (one
+// step, steps-2 siblings, one join), collapsed into one group and expanded.
+// Both orientations. Prints figures; asserts nothing. The drawing itself (SVG
+// markup, the browser's style and paint) is measured in the browser by
+// tests/browser/test_graph.py.
 "use strict";
 
 const path = require("path");
-const { layout, toSvg } = require(path.join(__dirname, "..", "static", "oaweb", "dag.js"));
+const { layout } = require(path.join(__dirname, "..", "static", "oaweb", "dag_layout.js"));
 
-const steps = Number(process.argv[2] || 2000);
+const steps = Number(process.argv[2] || 5000);
 const fanIn = Number(process.argv[3] || 3);
 const perLayer = 50;
 
-function workflow() {
+function layered() {
   let seed = 42;
-  const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
   const nodes = [];
   const edges = [];
   for (let i = 0; i < steps; i++) {
     const layer = Math.floor(i / perLayer);
-    nodes.push({ id: `step-${i}`, component: "core.noop", status: "" });
+    nodes.push({ id: `step-${i}`, component: "core.noop", kind: "transform", status: "" });
     if (layer === 0) continue;
     const parents = new Set();
     while (parents.size < fanIn) {
@@ -33,24 +37,44 @@ function workflow() {
   return { nodes, edges };
 }
 
-const graph = workflow();
-const text = JSON.stringify(graph);
-const runs = 5;
-let best = { parse: Infinity, layout: Infinity, svg: Infinity };
-let result;
-let markup;
-for (let run = 0; run < runs; run++) {
-  let t = process.hrtime.bigint();
-  const parsed = JSON.parse(text);
-  const parse = Number(process.hrtime.bigint() - t) / 1e6;
-  t = process.hrtime.bigint();
-  result = layout(parsed);
-  const lay = Number(process.hrtime.bigint() - t) / 1e6;
-  t = process.hrtime.bigint();
-  markup = toSvg(result);
-  const svg = Number(process.hrtime.bigint() - t) / 1e6;
-  best = { parse: Math.min(best.parse, parse), layout: Math.min(best.layout, lay), svg: Math.min(best.svg, svg) };
+function fanOut() {
+  const nodes = [{ id: "start", component: "core.noop" }, { id: "join", component: "core.noop" }];
+  const edges = [];
+  for (let i = 0; i < steps - 2; i++) {
+    nodes.push({ id: `item-${i}`, component: "core.sleep" });
+    edges.push(["start", `item-${i}`], [`item-${i}`, "join"]);
+  }
+  return { nodes, edges };
 }
-console.log(`${graph.nodes.length} steps, ${result.edges.length} edges, ${1 + Math.max(...result.nodes.map((n) => n.layer))} layers`);
-console.log(`layout: ${best.layout.toFixed(1)} ms   svg string: ${best.svg.toFixed(1)} ms (${(markup.length / 1024).toFixed(0)} KiB)   JSON.parse: ${best.parse.toFixed(1)} ms   (best of ${runs})`);
-console.log(`drawing: ${result.width} x ${result.height} px`);
+
+function best(graph, options, runs = 5) {
+  const text = JSON.stringify(graph);
+  let fastest = Infinity;
+  let result;
+  for (let run = 0; run < runs; run++) {
+    const parsed = JSON.parse(text);
+    const started = process.hrtime.bigint();
+    result = layout(parsed, options);
+    fastest = Math.min(fastest, Number(process.hrtime.bigint() - started) / 1e6);
+  }
+  return { ms: fastest, result };
+}
+
+function report(name, graph, options) {
+  const { ms, result } = best(graph, options);
+  const kinds = result.items.reduce((count, item) => ((count[item.type] = (count[item.type] || 0) + 1), count), {});
+  console.log(
+    `${name.padEnd(34)} ${String(graph.nodes.length).padStart(6)} steps ${String(result.edgeCount).padStart(6)} edges drawn ` +
+      `${String(result.layers).padStart(4)} layers  boxes ${JSON.stringify(kinds).padEnd(36)} ` +
+      `${ms.toFixed(1).padStart(7)} ms  ${result.width} x ${result.height} px`
+  );
+}
+
+const grid = layered();
+const wide = fanOut();
+for (const orientation of ["lr", "tb"]) {
+  report(`layered, ${orientation}`, grid, { orientation });
+  report(`fan-out collapsed, ${orientation}`, wide, { orientation });
+  report(`fan-out expanded, ${orientation}`, wide, { orientation, expanded: new Set(["g-item-0"]) });
+}
+console.log("(best of 5 runs each, after JSON.parse)");

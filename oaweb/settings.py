@@ -82,6 +82,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # API request rate and latency, for /metrics.
     "workflows.metrics.timings.ApiTimingMiddleware",
+    # Issue 20: the request at hand for the audit log's "who" (workflows/audit/context.py).
+    "workflows.audit.context.AuditContextMiddleware",
 ]
 
 ROOT_URLCONF = "oaweb.urls"
@@ -237,8 +239,13 @@ OAWEB_STEP_TIMEOUT = env_int("OAWEB_STEP_TIMEOUT", 300, minimum=1)
 # A worker that finishes a step runs a child it made ready itself, without a
 # broker hop, for at most this many steps or seconds per message: then it
 # publishes, so that priorities and other runs get their turn.
-OAWEB_CONTINUE_STEPS = env_int("OAWEB_CONTINUE_STEPS", 50, minimum=0)
+OAWEB_CONTINUE_STEPS = env_int("OAWEB_CONTINUE_STEPS", 200, minimum=0)
 OAWEB_CONTINUE_SECONDS = env_float("OAWEB_CONTINUE_SECONDS", 2.0)
+# Beyond its free slots, the expected work (per slot) of short ready steps a
+# worker keeps for itself instead of publishing them (workflows/execution/pace.py). 0: none.
+OAWEB_CONTINUE_BACKLOG_SECONDS = env_float("OAWEB_CONTINUE_BACKLOG_SECONDS", 0.05)
+# How long a signed approval link works when its approval step has no deadline (execution/waits.py).
+OAWEB_APPROVAL_LINK_DAYS = env_int("OAWEB_APPROVAL_LINK_DAYS", 30, minimum=1)
 # Tests only: points on the step path where this process kills itself
 # (workflows/execution/failpoints.py), e.g. "step.after_commit:3".
 OAWEB_FAILPOINTS = env_list("OAWEB_FAILPOINTS")
@@ -246,6 +253,9 @@ OAWEB_MAX_OUTPUT_BYTES = env_int("OAWEB_MAX_OUTPUT_BYTES", 1024 * 1024, minimum=
 # A step's inputs once references are filled in, counted while they are built:
 # room for several parents' whole outputs, not for one output repeated 200 times.
 OAWEB_MAX_INPUT_BYTES = env_int("OAWEB_MAX_INPUT_BYTES", 8 * 1024 * 1024, minimum=1024)
+# A step attempt's log (context.log and Python logging in its component), in bytes of
+# UTF-8: lines past it are dropped and one "… truncated" line ends the log (0: keep none).
+OAWEB_STEP_LOG_BYTES = env_int("OAWEB_STEP_LOG_BYTES", 1024 * 1024, minimum=0)
 
 OAWEB_HTTP_ALLOW_PRIVATE = env_bool("OAWEB_HTTP_ALLOW_PRIVATE", False)
 OAWEB_HTTP_TIMEOUT = env_float("OAWEB_HTTP_TIMEOUT", 10.0)
@@ -267,6 +277,27 @@ OAWEB_LLM_BASE_URL = env_url("OAWEB_LLM_BASE_URL", ("http", "https"))
 OAWEB_LLM_API_KEY = env_str("OAWEB_LLM_API_KEY")
 OAWEB_LLM_MODEL = env_str("OAWEB_LLM_MODEL")
 OAWEB_LLM_TIMEOUT = env_float("OAWEB_LLM_TIMEOUT", 60.0)
+
+# --- Credentials, alerts, audit (issue 20) -------------------------------------
+# Fernet keys for credentials at rest, comma-separated: the first encrypts, all decrypt
+# (workflows/credentials/crypto.py). Unset: derived from SECRET_KEY in DEBUG or embedded
+# mode; in distributed mode with DEBUG off, credentials can't be saved until it is set.
+OAWEB_SECRETS_KEY = env_list("OAWEB_SECRETS_KEY")
+# Where people reach this site (e.g. https://oaweb.example.com): alerts link to runs with it.
+OAWEB_PUBLIC_URL = env_url("OAWEB_PUBLIC_URL", ("http", "https"))
+# One alert delivery's HTTP or SMTP timeout; tries before giving up; the first retry's wait
+# (doubled each time, at most an hour). workflows/alerts/delivery.py.
+OAWEB_ALERT_TIMEOUT = env_float("OAWEB_ALERT_TIMEOUT", 5.0)
+OAWEB_ALERT_MAX_ATTEMPTS = env_int("OAWEB_ALERT_MAX_ATTEMPTS", 6, minimum=1)
+OAWEB_ALERT_RETRY_SECONDS = env_float("OAWEB_ALERT_RETRY_SECONDS", 30.0)
+# E-mail alert channels go through Django's SMTP backend.
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = OAWEB_ALERT_TIMEOUT
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "oaweb@localhost")
 
 # --- Auth, i18n, static ------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -341,5 +372,9 @@ SPECTACULAR_SETTINGS = {
         "RunStatusEnum": "workflows.execution.status.RunStatus",
         "StepStatusEnum": "workflows.execution.status.StepStatus",
         "AttemptStatusEnum": "workflows.execution.status.AttemptStatus",
+        # Issue 20: the "kind" fields of credentials, alert channels and alert rules.
+        "CredentialKindEnum": "workflows.credentials.types.KIND_CHOICES",
+        "ChannelKindEnum": "workflows.alerts.models.ChannelKind",
+        "RuleKindEnum": "workflows.alerts.models.RuleKind",
     },
 }

@@ -115,3 +115,59 @@ def wait_for_stop(marker: str, context=None) -> dict:
 )
 def limited() -> dict:
     return {}
+
+
+@component(
+    "test.log",
+    kind="tool",
+    inputs={
+        "type": "object",
+        "properties": {
+            "said": {"type": "array", "items": {"type": "string"}},
+            "logged": {"type": "array", "items": {"type": "string"}},
+            "repeat": {"type": "integer", "minimum": 1},
+            "wait_for": {"type": "string"},
+            "tick": {"type": "number", "exclusiveMinimum": 0},
+            "tick_line": {"type": "string"},
+            "fail": {"type": "boolean"},
+        },
+    },
+    outputs={"type": "object"},
+)
+def write_log(
+    said=(),
+    logged=(),
+    repeat: int = 1,
+    wait_for: str = "",
+    tick: float = 0.05,
+    tick_line: str = "",
+    fail: bool = False,
+    context=None,
+) -> dict:
+    """Writes `said` with context.log and `logged` with Python's logging (`repeat` times over; "{attempt}"
+    in a line becomes the attempt's number).
+
+    Then, with `wait_for`, waits (up to a minute, or a cancel) until that file exists, writing
+    `tick_line` ("{n}" in it: 1, 2, ...) every `tick` seconds meanwhile, then "released"; with
+    `fail`, raises after writing.
+    """
+    import logging
+    import time
+    from pathlib import Path
+
+    logger = logging.getLogger("tests.components")
+    for _ in range(repeat):
+        for line in said:
+            context.log(line.replace("{attempt}", str(context.attempt)))
+        for line in logged:
+            logger.info(line.replace("{attempt}", str(context.attempt)))
+    if wait_for:
+        deadline, ticks = time.monotonic() + 60, 0
+        while not Path(wait_for).exists() and time.monotonic() < deadline and not context.stop.wait(tick):
+            ticks += 1
+            if tick_line:
+                context.log(tick_line.replace("{n}", str(ticks)))
+        context.log("released")
+    if fail:
+        raise ComponentError("failing after logging, on purpose")
+    return {}

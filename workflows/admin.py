@@ -10,6 +10,10 @@ from django.contrib import admin, messages
 from django.db.models import Count
 
 from registry.admin import pretty_json
+from workflows import services
+from workflows.alerts import admin as alert_admin  # noqa: F401  (issue 20: registers its models)
+from workflows.audit import admin as audit_admin  # noqa: F401  (issue 20: registers its models)
+from workflows.credentials import admin as credential_admin  # noqa: F401  (issue 20: registers its models)
 from workflows.execution import runs as engine
 from workflows.execution.models import Run, StepAttempt, StepRun
 from workflows.execution.state import StateUnavailable
@@ -75,23 +79,48 @@ class VersionInline(ReadOnlyInline):
 
 @admin.register(Workflow)
 class WorkflowAdmin(admin.ModelAdmin):
-    list_display = ["slug", "name", "team", "version_count", "updated"]
-    list_filter = [("team", admin.RelatedOnlyFieldListFilter)]
+    list_display = ["slug", "name", "team", "version_count", "updated", "archived_at"]
+    list_filter = [("team", admin.RelatedOnlyFieldListFilter), ("archived_at", admin.EmptyFieldListFilter)]
     list_select_related = ["team"]
     search_fields = ["slug", "name", "description"]
     date_hierarchy = "created"
     # Name, description and tags are copied from each new version's definition,
     # so editing them here would be overwritten; the team is the admin's to set.
-    fields = ["slug", "name", "description", "tags", "team", "created", "updated"]
-    readonly_fields = ["slug", "name", "description", "tags", "created", "updated"]
+    fields = ["slug", "name", "description", "tags", "team", "created", "updated", "archived_at"]
+    # Archived through the actions (services.archive), like the pages and the API.
+    readonly_fields = ["slug", "name", "description", "tags", "created", "updated", "archived_at"]
     inlines = [VersionInline]
-    actions = ["start_runs"]
+    actions = ["start_runs", "archive", "unarchive"]
+
+    @admin.action(description="Archive the selected workflows (no new runs; their runs stay)")
+    def archive(self, request, queryset):
+        changed = sum(1 for workflow in queryset if services.archive(workflow))
+        self.message_user(request, f"{changed} workflow(s) archived; the others already were.")
+
+    @admin.action(description="Unarchive the selected workflows")
+    def unarchive(self, request, queryset):
+        changed = sum(1 for workflow in queryset if services.unarchive(workflow))
+        self.message_user(request, f"{changed} workflow(s) unarchived; the others were not archived.")
+
+    # A workflow with runs is archived, not deleted, here as on its page (services.delete_workflow).
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and (obj is None or not obj.has_runs())
+
+    def delete_model(self, request, obj):
+        services.delete_workflow(obj)
+
+    def delete_queryset(self, request, queryset):
+        for workflow in queryset:
+            try:
+                services.delete_workflow(workflow)
+            except services.WorkflowRefused as refused:
+                self.message_user(request, str(refused), messages.WARNING)
 
     @admin.action(description="Run the latest version of the selected workflows (default inputs)")
     def start_runs(self, request, queryset):
         for workflow in queryset:
             try:
-                run = engine.start_run(workflow, {}, user=request.user, trigger="manual")
+                run = services.start(workflow, {}, user=request.user, trigger="manual")
             except (engine.RunRefused, StateUnavailable) as exc:
                 self.message_user(request, f"{workflow.slug}: {exc}", messages.WARNING)
             else:
@@ -165,14 +194,14 @@ class RunAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Cancel the selected runs")
     def cancel_runs(self, request, queryset):
-        cancelled = sum(1 for run in queryset if engine.cancel_run(run))
+        cancelled = sum(1 for run in queryset if services.cancel(run, user=request.user))
         self.message_user(request, f"{cancelled} run(s) cancelled; the others had already finished.")
 
     @admin.action(description="Re-run the selected failed or cancelled runs from where they stopped")
     def rerun_runs(self, request, queryset):
         for run in queryset.select_related("version"):
             try:
-                new = engine.rerun(run, user=request.user)
+                new = services.rerun(run, user=request.user)
             except (engine.RunRefused, StateUnavailable) as exc:
                 self.message_user(request, f"run {run.pk}: {exc}", messages.WARNING)
             else:
@@ -198,6 +227,9 @@ class AttemptInline(ReadOnlyInline):
     fields = ["number", "status", "worker", "delay", "started", "finished", "error"]
     readonly_fields = fields
 
+    def get_queryset(self, request):  # the log (up to 1 MB an attempt) is read on the run page, not here
+        return super().get_queryset(request).defer("log")
+
 
 @admin.register(StepRun)
 class StepRunAdmin(ReadOnlyAdmin):
@@ -222,6 +254,8 @@ class StepRunAdmin(ReadOnlyAdmin):
         "started",
         "finished",
         "lease_expires",
+        "wait",
+        "wait_until",
         "reused_from",
         "pretty_inputs",
         "pretty_outputs",
@@ -247,6 +281,9 @@ class StepAttemptAdmin(ReadOnlyAdmin):
     search_fields = ["step_run__step_id", "worker", "error"]
     raw_id_fields = ["step_run"]
     show_full_result_count = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("log")
 
 
 # --- schedules and webhook triggers (workflows/triggers/models.py) ------------------------

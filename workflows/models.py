@@ -9,11 +9,18 @@ import json
 
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
+from django.db.models import Count, F, FloatField, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Cast, Coalesce, Lower
+from django.utils import timezone
 
 # Django registers the models this module imports: each domain keeps its
 # own models, next to the code that uses them (docs/architecture.md).
+from workflows.alerts.models import AlertChannel, AlertDelivery, AlertRule  # noqa: F401  (issue 20)
+from workflows.audit.models import AuditEvent  # noqa: F401  (issue 20)
+from workflows.credentials.models import Credential  # noqa: F401  (issue 20)
 from workflows.execution.idempotency import IdempotencyKey  # noqa: F401
 from workflows.execution.models import Run, StepAttempt, StepRun  # noqa: F401
+from workflows.execution.status import RunStatus
 from workflows.execution.workers import Worker  # noqa: F401
 from workflows.metrics.rollups import GaugeSample, MetricRollup, PendingRollup  # noqa: F401
 from workflows.tokens import ApiToken  # noqa: F401
@@ -73,9 +80,60 @@ class TeamChoiceError(Exception):
     """No team fits a new workflow (Team.for_new_workflow)."""
 
 
+# The workflow list's failure rate counts this many of a workflow's latest runs that succeeded or failed
+# (a cancelled run is nobody's failure).
+FAILURE_RATE_RUNS = 20
+# The workflow list's orders: ?sort= -> the ORDER BY (with_run_summary supplies the run columns).
+# Ties fall back to the slug, so a page never repeats or skips a row.
+WORKFLOW_SORTS = {
+    "name": (Lower("name"), "slug"),
+    "last_run": (F("last_run_created").desc(nulls_last=True), "slug"),
+    "failure_rate": (F("failure_rate").desc(nulls_last=True), F("last_run_created").desc(nulls_last=True), "slug"),
+}
+
+
 class WorkflowQuerySet(models.QuerySet):
     def visible_to(self, user):
         return visible_to(self, user)
+
+    def active(self):
+        return self.filter(archived_at__isnull=True)
+
+    def archived(self):
+        return self.filter(archived_at__isnull=False)
+
+    def with_run_summary(self, recent: int = FAILURE_RATE_RUNS):
+        """Each workflow with its last run (id, status, created) and failure rate, in the same one query.
+
+        failure_rate: failed / (succeeded + failed) over its `recent` latest
+        such runs, None when it has none. Correlated subqueries, so the list
+        costs one query whatever its length; they use the run_workflow_created index.
+        """
+        last_run = Run.objects.filter(workflow=OuterRef("pk")).order_by("-created", "-id")
+        ended = Run.objects.filter(workflow=OuterRef("pk"), status__in=[RunStatus.SUCCEEDED, RunStatus.FAILED])
+        # The id of the `recent`-th latest ended run: the counts below start there (or at 0, with fewer runs).
+        oldest_counted = Subquery(ended.order_by("-id").values("pk")[recent - 1 : recent])
+        counted = Run.objects.filter(
+            workflow=OuterRef("pk"),
+            status__in=[RunStatus.SUCCEEDED, RunStatus.FAILED],
+            pk__gte=OuterRef("rate_from"),
+        )
+        counts = counted.values("workflow").annotate(
+            n=Count("pk"), failed=Count("pk", filter=Q(status=RunStatus.FAILED))
+        )
+        return self.annotate(
+            last_run_id=Subquery(last_run.values("pk")[:1]),
+            last_run_status=Subquery(last_run.values("status")[:1]),
+            last_run_created=Subquery(last_run.values("created")[:1]),
+            rate_from=Coalesce(oldest_counted, Value(0)),
+            rate_runs=Coalesce(Subquery(counts.values("n")), Value(0)),
+            failure_rate=Cast(Subquery(counts.values("failed")), FloatField())
+            / Cast(Subquery(counts.values("n")), FloatField()),
+        )
+
+    def sorted_by(self, sort: str):
+        """Ordered by one of WORKFLOW_SORTS (after with_run_summary); an unknown name sorts by name."""
+        return self.order_by(*WORKFLOW_SORTS.get(sort, WORKFLOW_SORTS["name"]))
 
 
 class Workflow(models.Model):
@@ -86,6 +144,9 @@ class Workflow(models.Model):
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="workflows")
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
+    # Set: the workflow is archived. It is left out of the list by default and starts no run
+    # (execution.runs refuses), while its versions and runs stay readable.
+    archived_at = models.DateTimeField(null=True, blank=True)
 
     objects = WorkflowQuerySet.as_manager()
 
@@ -94,6 +155,24 @@ class Workflow(models.Model):
 
     def __str__(self):
         return self.slug
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
+    def set_archived(self, archived: bool) -> bool:
+        """Archive or unarchive; False when it already was (a conditional UPDATE: two clicks change it once)."""
+        rows = Workflow.objects.filter(pk=self.pk, archived_at__isnull=archived)
+        moment = timezone.now() if archived else None
+        changed = rows.update(archived_at=moment) == 1
+        if changed:
+            self.archived_at = moment
+        else:
+            self.refresh_from_db(fields=["archived_at"])
+        return changed
+
+    def has_runs(self) -> bool:
+        return self.runs.exists()
 
     def latest_version(self) -> "WorkflowVersion | None":
         return self.versions.order_by("-created", "-id").first()

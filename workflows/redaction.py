@@ -4,10 +4,12 @@ What is masked, wherever `redact` is applied:
 * oaweb's own tokens, API (`oat_…`) and webhook (`owh_…`): the first 12
   characters stay, the same prefix the token and webhook lists show, so a
   log line can still be matched to its token; the rest becomes `***`;
-* whatever follows `/hooks/` in a path, token-shaped or not: a mistyped or
-  percent-encoded token (`owh%5F…`, which daphne logs undecoded) is still
-  most of a secret;
-* a URL's user information: `https://user:pw@host/` becomes `https://***@host/`.
+* whatever follows `/hooks/` (or `/approvals/`, a signed approval link) in a
+  path, token-shaped or not: a mistyped or percent-encoded token (`owh%5F…`,
+  which daphne logs undecoded) is still most of a secret;
+* a URL's user information: `https://user:pw@host/` becomes `https://***@host/`;
+* issue 20: the values of credentials a step attempt of this process holds
+  become `•••` (workflows/secret_masks.py).
 
 Where: every log record (RedactingFilter, on the handler in settings.LOGGING),
 daphne's access log (`redact_daphne_access_log`, from oaweb/asgi.py), step
@@ -20,6 +22,8 @@ import functools
 import logging
 import re
 
+from workflows.secret_masks import masks as secret_masks
+
 # The kinds of token oaweb issues (workflows/tokens.py, workflows/triggers/models.py; a test keeps them in step).
 # Not imported from there: logging is configured before the apps load, and those modules define models.
 TOKEN_PREFIXES = ("oat_", "owh_")
@@ -29,7 +33,7 @@ KEPT_CHARS = 12
 MASK = "***"
 
 _TOKEN = re.compile("(?:" + "|".join(map(re.escape, TOKEN_PREFIXES)) + r")[A-Za-z0-9_\-]+")
-_HOOK_PATH = re.compile(r"(/hooks/)([^/?#\s\"'<>]+)")
+_HOOK_PATH = re.compile(r"(/hooks/|/approvals/)([^/?#\s\"'<>]+)")
 # Greedy up to the authority's last "@" (a password may hold a raw "@"); quotes and brackets end
 # it, so that JSON text like {"u":"http://host","e":"a@b"} is left alone.
 _USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://)[^/?#\s\"'<>\\]*@")
@@ -41,6 +45,7 @@ def _shorten(secret: str) -> str:
 
 def redact(text: str) -> str:
     """`text` with tokens shortened and URL credentials masked; applying it twice changes nothing more."""
+    text = secret_masks.mask(text)  # issue 20: credentials held by this process's attempts
     text = _USERINFO.sub(lambda match: match.group(1) + MASK + "@", text)
     text = _HOOK_PATH.sub(lambda match: match.group(1) + _shorten(match.group(2)), text)
     return _TOKEN.sub(lambda match: _shorten(match.group(0)), text)

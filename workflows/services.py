@@ -7,24 +7,32 @@ so a rule changed here changes for every door at once.
 
     save_definition(definition or Source(text), user, team=None, workflow=None, author=...) -> SaveResult
     start(target, inputs, ...), cancel(run), rerun(run, ...)   (workflows/execution/runs.py)
+    cancel_many(runs) -> the runs cancelled
+    archive(workflow), unarchive(workflow), delete_workflow(workflow)
+    decide(step, approved, by, comment), post_event(run, name, payload)   (waiting steps: execution/waits.py)
 
-A refusal is a DefinitionRefused (or the engine's RunRefused): never an HTTP
-error, which only views raise.
+A refusal is a DefinitionRefused, a WorkflowRefused (or the engine's
+RunRefused): never an HTTP error, which only views raise.
 """
 
+import json
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import ProtectedError
 
+from workflows.audit.models import record
+from workflows.credentials import resolution as credentials
 from workflows.definitions.validation import Issue, make_issue, parse_definition, validate
 from workflows.execution import runs as _runs
+from workflows.execution import waits as _waits
 from workflows.models import Team, TeamChoiceError, Workflow, WorkflowVersion
 
 # The engine's actions need no more than their own checks: the doors call them through here.
 RunRefused = _runs.RunRefused
-start = _runs.start_run
-cancel = _runs.cancel_run
-rerun = _runs.rerun
+WorkflowArchived = _runs.WorkflowArchived  # a RunRefused: the workflow is archived
+# start, cancel and rerun: the engine's, each recorded in the audit log (issue 20, at the end of this module).
 
 # DefinitionRefused.code
 INVALID = "invalid"  # the definition doesn't validate (or the text doesn't parse)
@@ -142,8 +150,24 @@ def save_definition(
             owner = existing.team
         else:
             owner = team_for_new(user, team)
+        check_secrets(definition, owner)
         version, created = Workflow.import_definition(definition, team=owner, author=user if author is None else author)
+        if created:  # issue 20: the audit log
+            record("workflow.save", version.workflow, user=user, details={"version": version.version})
     return SaveResult(version=version, created=created, new_workflow=existing is None, definition=definition)
+
+
+def check_secrets(definition: dict, team: Team) -> None:
+    """`{{ secrets.NAME }}` must name a credential of the owning team (issue 20), or DefinitionRefused(INVALID).
+
+    The first validation knew no team; this one knows its credentials (only
+    when the definition reads any: most don't, and pay nothing more).
+    """
+    if not credentials.mentions_secrets(definition):
+        return
+    result = validate(definition, secrets=credentials.shapes(team))
+    if not result["valid"]:
+        raise DefinitionRefused(INVALID, "the definition is invalid", result["issues"], result=result)
 
 
 def check_same_id(definition: dict, workflow: Workflow) -> None:
@@ -197,3 +221,109 @@ def _named_team(name: str) -> Team:
         message = f"no team named {name!r}"
         raise DefinitionRefused(TEAM, message, [make_issue(TEAM, message, "", "name an existing team")])
     return team
+
+
+# --- managing workflows and runs (issue 18) -------------------------------------------------
+
+
+class WorkflowRefused(Exception):
+    """A change to a workflow that its state forbids (deleting one that has runs); nothing changed."""
+
+
+def archive(workflow: Workflow) -> bool:
+    """Archive: hidden from the list, starts no new run (the engine refuses), its runs stay readable.
+
+    Returns False when it already was. Its schedules stay as they are: a
+    firing is refused and says why in its last error, and unarchiving resumes them.
+    """
+    return workflow.set_archived(True)
+
+
+def unarchive(workflow: Workflow) -> bool:
+    """Back in the list, and runs start again. False when it wasn't archived."""
+    return workflow.set_archived(False)
+
+
+def delete_workflow(workflow: Workflow) -> None:
+    """Delete a workflow that never ran, with its versions, schedules and webhooks.
+
+    One with runs is refused (WorkflowRefused): archive it instead, so its
+    runs stay readable. A run started meanwhile is protected by its version
+    (Run.version is PROTECT), which makes the delete fail whole.
+    """
+    refusal = f"workflow {workflow.slug} has runs: archive it instead, so that its runs stay readable"
+    try:
+        with transaction.atomic():
+            if workflow.has_runs():
+                raise WorkflowRefused(refusal)
+            for schedule in workflow.schedules.all():
+                schedule.delete()  # each removes its beat entry, which a cascade would leave behind
+            workflow.delete()
+    except ProtectedError:
+        raise WorkflowRefused(refusal) from None
+
+
+def cancel_many(runs) -> list:
+    """Cancel each of `runs` (the caller chose those its user may act on); returns the ones cancelled.
+
+    Runs that had already finished are left as they are.
+    """
+    return [run for run in runs if cancel(run)]
+
+
+# --- waiting steps --------------------------------------------------------------
+
+
+class WaitRefused(Exception):
+    """Nothing waits for this decision or event (anymore)."""
+
+
+def decide(step, approved: bool, by: str, comment: str = "", user=None) -> None:
+    """Approve or reject a waiting core.approval step; WaitRefused when it doesn't wait for a decision.
+
+    Recorded in the audit log with the run; `by` names the person, a signed link or the CLI.
+    """
+    if not _waits.decide(step, approved, by, comment):
+        raise WaitRefused(f"step {step.step_id} of run {step.run_id} is not waiting for a decision ({step.status})")
+    details = {"step": step.step_id, "by": by, "comment": comment}
+    record("run.approve" if approved else "run.reject", step.run, user=user, details=details)
+
+
+def post_event(run, name: str, payload) -> int:
+    """Deliver a named event to the steps of the run waiting for it; how many. WaitRefused when none waits.
+
+    Not kept for later: an event posted before its step waits is refused, so the sender knows to retry.
+    """
+    if len(json.dumps(payload)) > settings.OAWEB_MAX_OUTPUT_BYTES:
+        raise WaitRefused(f"the payload is over {settings.OAWEB_MAX_OUTPUT_BYTES} bytes (OAWEB_MAX_OUTPUT_BYTES)")
+    delivered = _waits.deliver_event(run.pk, name, payload)
+    if not delivered:
+        raise WaitRefused(f"no step of run {run.pk} is waiting for event {name!r}")
+    return delivered
+
+
+# --- runs, audited (issue 20) -------------------------------------------------------------
+
+
+def start(target, inputs: dict | None = None, user=None, priority: int | None = None, trigger="manual"):
+    """The engine's start_run (RunRefused, StateUnavailable), recorded in the audit log with the run."""
+    with transaction.atomic():
+        run = _runs.start_run(target, inputs, user=user, priority=priority, trigger=trigger)
+        record("run.start", run, user=user, details={"trigger": trigger, "version": run.version.version})
+    return run
+
+
+def cancel(run, user=None) -> bool:
+    """The engine's cancel_run; a run that had finished is left as it was (False), and nothing is recorded."""
+    cancelled = _runs.cancel_run(run)
+    if cancelled:
+        record("run.cancel", run, user=user)
+    return cancelled
+
+
+def rerun(run, user=None):
+    """The engine's rerun: a new run reusing the steps that succeeded, recorded in the audit log."""
+    with transaction.atomic():
+        new = _runs.rerun(run, user=user)
+        record("run.rerun", new, user=user, details={"rerun_of": run.pk})
+    return new

@@ -11,6 +11,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from workflows.audit.models import record
+
 TOKEN_PREFIX = "oat_"
 # Enough of the token to tell tokens apart in a list; far too little to guess the rest.
 DISPLAY_CHARS = 12
@@ -56,6 +58,7 @@ class ApiToken(models.Model):
         """A new token for `user`; returns (token, secret). The secret is never stored."""
         secret = new_secret(TOKEN_PREFIX)
         token = cls.objects.create(user=user, name=name, prefix=secret[:DISPLAY_CHARS], digest=digest(secret))
+        record("token.create", token, details={"owner": user.get_username()})  # issue 20: the audit log
         return token, secret
 
     @classmethod
@@ -73,6 +76,7 @@ class ApiToken(models.Model):
         if self.revoked is None:
             self.revoked = timezone.now()
             self.save(update_fields=["revoked"])
+            record("token.revoke", self, details={"owner": self.user.get_username()})  # issue 20: the audit log
 
     def touch(self) -> None:
         """Record use, at most once a minute: a write per request would cost more than the request."""

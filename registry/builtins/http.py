@@ -1,5 +1,11 @@
-"""http.request: real HTTP from a workflow, behind the address guard (registry/netguard.py)."""
+"""http.request: real HTTP from a workflow, behind the address guard (registry/netguard.py).
 
+Issue 20: `credential` takes a credential (`{{ secrets.NAME }}`: bearer, basic
+or header); what it adds to the request is sent to the URL's origin only,
+never to a redirect elsewhere.
+"""
+
+import base64
 import json as jsonlib
 import time
 
@@ -42,6 +48,12 @@ INPUTS = {
             "type": "boolean",
             "default": True,
             "description": "Fail the step on a status of 400 or more.",
+        },
+        # Issue 20: the engine checks the credential's type (workflows/definitions/secret_checks.py).
+        "credential": {
+            "type": "object",
+            "x-oaweb-credential": ["bearer", "basic", "header"],
+            "description": "A credential, `{{ secrets.NAME }}`: a bearer token, basic auth or an API key header.",
         },
     },
     "required": ["url"],
@@ -90,9 +102,12 @@ class HttpRequest:
         body: str | None = None,
         timeout: float | None = None,
         fail_on_error: bool = True,
+        credential: dict | None = None,
     ) -> dict:
         seconds = request_timeout(timeout)
-        request = self.build(url, method, headers, params, json, body)
+        added = credential_headers(credential)
+        request = self.build(url, method, {**(headers or {}), **added}, params, json, body)
+        origin = request.url.copy_with(path="/", query=None, fragment=None)
         deadline = time.monotonic() + seconds
         for _hop in range(MAX_REDIRECTS + 1):
             check_scheme(request.url)
@@ -100,6 +115,9 @@ class HttpRequest:
             if response.next_request is None:
                 return result(response, content, fail_on_error)
             request = response.next_request
+            if request.url.copy_with(path="/", query=None, fragment=None) != origin:
+                for name in added:  # a credential is for the origin it was written for
+                    request.headers.pop(name, None)
         raise ComponentError(f"http.request: {url}: more than {MAX_REDIRECTS} redirects")
 
     def build(self, url, method, headers, params, json, body) -> httpx.Request:
@@ -136,6 +154,22 @@ class HttpRequest:
         except httpx.HTTPError as exc:
             raise ComponentError(f"http.request: {where} failed: {exc}") from None
         return response, content
+
+
+def credential_headers(credential) -> dict[str, str]:
+    """The headers a credential adds: Authorization for bearer and basic, its own header for an API key."""
+    if credential is None:
+        return {}
+    if not isinstance(credential, dict):
+        raise ComponentError("http.request: `credential` must be a credential: write {{ secrets.NAME }}")
+    if isinstance(credential.get("token"), str):
+        return {"Authorization": f"Bearer {credential['token']}"}
+    if isinstance(credential.get("username"), str) and isinstance(credential.get("password"), str):
+        pair = f"{credential['username']}:{credential['password']}".encode()
+        return {"Authorization": "Basic " + base64.b64encode(pair).decode()}
+    if isinstance(credential.get("header"), str) and isinstance(credential.get("value"), str):
+        return {credential["header"]: credential["value"]}
+    raise ComponentError("http.request: `credential` must be a bearer, basic or header credential")
 
 
 class ReadDeadline(Exception):

@@ -1,9 +1,15 @@
-"""llm.chat: one call to an OpenAI-compatible chat-completions endpoint."""
+"""llm.chat: one call to an OpenAI-compatible chat-completions endpoint.
+
+The endpoint, key and model come from the step's `credential` (issue 20: an
+"openai" credential of its team, `{{ secrets.NAME }}`), else from the
+operator's OAWEB_LLM_* settings.
+"""
 
 import httpx
 from django.conf import settings
 
 from registry.catalog import ComponentError, component
+from registry.netguard import GuardedTransport
 
 NOT_CONFIGURED = "llm.chat is not configured: set OAWEB_LLM_BASE_URL (and OAWEB_LLM_API_KEY, OAWEB_LLM_MODEL)"
 ROLES = ("system", "user", "assistant")
@@ -24,6 +30,12 @@ INPUTS = {
         "model": {"type": "string", "description": "OAWEB_LLM_MODEL when unset."},
         "temperature": {"type": "number", "minimum": 0, "maximum": 2},
         "max_tokens": {"type": "integer", "minimum": 1},
+        # Issue 20: the engine checks the credential's type (workflows/definitions/secret_checks.py).
+        "credential": {
+            "type": "object",
+            "x-oaweb-credential": ["openai"],
+            "description": "An OpenAI-compatible endpoint credential, `{{ secrets.NAME }}` (else OAWEB_LLM_*).",
+        },
     },
     "additionalProperties": False,
 }
@@ -48,6 +60,8 @@ class LlmChat:
         # No address guard here: the base URL is set by the operator, not by a
         # workflow author, and is often a model server on the private network.
         self.client = httpx.Client()
+        # A credential's endpoint is a team member's choice: behind the address guard, as http.request is.
+        self.guarded = httpx.Client(transport=GuardedTransport(), trust_env=False)
 
     def __call__(
         self,
@@ -57,11 +71,13 @@ class LlmChat:
         model: str | None = None,
         temperature: float | None = None,
         max_tokens: int | None = None,
+        credential: dict | None = None,
     ) -> dict:
-        base_url = settings.OAWEB_LLM_BASE_URL
+        credential = checked_credential(credential)
+        base_url = credential.get("base_url") or settings.OAWEB_LLM_BASE_URL
         if not base_url:
             raise ComponentError(NOT_CONFIGURED)
-        model = model or settings.OAWEB_LLM_MODEL
+        model = model or credential.get("model") or settings.OAWEB_LLM_MODEL
         if not model:
             raise ComponentError("llm.chat: no model: give `model` or set OAWEB_LLM_MODEL")
         payload = {"model": model, "messages": conversation(prompt, system, messages)}
@@ -69,10 +85,12 @@ class LlmChat:
             payload["temperature"] = temperature
         if max_tokens is not None:
             payload["max_tokens"] = max_tokens
-        headers = {"Authorization": f"Bearer {settings.OAWEB_LLM_API_KEY}"} if settings.OAWEB_LLM_API_KEY else {}
+        api_key = credential.get("api_key") or settings.OAWEB_LLM_API_KEY
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         url = base_url.rstrip("/") + "/chat/completions"
+        client = self.guarded if credential.get("base_url") else self.client
         try:
-            response = self.client.post(url, json=payload, headers=headers, timeout=settings.OAWEB_LLM_TIMEOUT)
+            response = client.post(url, json=payload, headers=headers, timeout=settings.OAWEB_LLM_TIMEOUT)
         except httpx.TimeoutException:
             raise ComponentError(f"llm.chat: {url} timed out after {settings.OAWEB_LLM_TIMEOUT} s") from None
         except httpx.HTTPError as exc:
@@ -80,6 +98,15 @@ class LlmChat:
         if response.status_code >= 400:
             raise ComponentError(f"llm.chat: {url} returned HTTP {response.status_code}: {error_message(response)}")
         return reply(response, model)
+
+
+def checked_credential(credential) -> dict:
+    """The credential's fields ({} without one); an "openai" credential has an `api_key`."""
+    if credential is None:
+        return {}
+    if not isinstance(credential, dict) or not isinstance(credential.get("api_key"), str):
+        raise ComponentError("llm.chat: `credential` must be an OpenAI-compatible endpoint credential")
+    return credential
 
 
 def conversation(prompt, system, messages) -> list[dict]:

@@ -1,179 +1,41 @@
-/* oaweb DAG picture: a layered (Sugiyama-style) drawing of a workflow's steps.
+/* oaweb DAG picture: the step graph of the workflow and run pages.
 
-   Markup (templates/workflows/_dag.html):
-     <svg class="dag" data-graph="ID"> + <script type="application/json" id="ID">
-     holding {"nodes": [{"id", "component", "status"}], "edges": [[from, to]]}
-     (workflows/web/graphs.py; json_script may wrap that JSON text in a JSON
-     string, which is unwrapped here).
+   Markup (templates/workflows/_dag.html): div.dag-wrap holding the toolbar
+   ([data-dag-action] buttons) and div.dag-view, the clipping box of
+   <svg class="dag" data-graph="ID"> and the minimap canvas; plus
+   <script type="application/json" id="ID"> holding
+   {"nodes": [{"id", "component", "kind", "status"}], "edges": [[from, to]]}
+   (workflows/web/graphs.py; a JSON string holding that JSON is unwrapped too).
+   Needs static/oaweb/dag_layout.js (where boxes go) and dag_view.js (zoom,
+   pan, fit, minimap) loaded before it.
+
    Every svg.dag[data-graph] is drawn on DOMContentLoaded and after htmx adds
-   one. A node is <g class="node st-STATUS" data-step="ID" tabindex="0">.
-   API: window.oawebDag = {setStatuses(svg, {step: status}), select(svg, step), draw(svg)}.
-   Clicking a node, or Enter/Space on a focused one, dispatches a bubbling
-   CustomEvent "dag:select" with detail {step} on the svg.
-
-   Why our own layout: dagre took 10-240 s and elkjs 5.5 s on a 2,000-step,
-   6,000-edge workflow (static/vendor/README.md). This is linear per sweep:
-   longest-path layers (Kahn), a few barycenter sweeps down and up, then
-   positions; the SVG is built as one string and set once.
-   `node bench/dag_layout.js` times layout() and toSvg() without a browser. */
+   one. A step is <g class="node st-STATUS kind-KIND" data-step="ID" tabindex="0">;
+   a collapsed fan-out is <g class="group" data-group="KEY" data-counts="STATUS:N ...">,
+   expanded by a click (or Enter/Space) and collapsed again by its header
+   (g.group-head). The orientation (left-right or top-down) is remembered in
+   localStorage.
+   API: window.oawebDag = {setStatuses(svg, {step: status}), select(svg, step),
+   draw(svg), layout, view(svg)}. Clicking a step, or Enter/Space on a focused
+   one, dispatches a bubbling CustomEvent "dag:select" with detail {step} on the svg. */
 (function () {
   "use strict";
 
-  var NODE_H = 28;
-  var GAP_X = 56;
-  var GAP_Y = 12;
-  var MARGIN = 16;
-  var CHAR_W = 7; // average width of a 12px system-ui character: no text measuring
-  var PAD_X = 10;
-  var MIN_W = 64;
-  var MAX_W = 200;
-  var SWEEPS = 4;
-  var MAX_CHARS = Math.floor((MAX_W - 2 * PAD_X) / CHAR_W);
+  var Layout = window.oawebDagLayout;
+  var View = window.oawebDagView;
+  if (!Layout || !View) {
+    console.error("oaweb: dag.js needs dag_layout.js and dag_view.js loaded before it");
+    return;
+  }
+  var SIZES = Layout.sizes;
   var STATUS_RE = /^[a-z_-]+$/;
-
-  function label(text) {
-    return text.length > MAX_CHARS ? text.slice(0, MAX_CHARS - 1) + "\u2026" : text;
-  }
-
-  /* The pure layout: {nodes: [{id, component, status, x, y, w, h, layer}],
-     edges: [{from, to, d}], width, height}. Unknown endpoints, self-loops and
-     duplicate edges are dropped; steps on a cycle (a definition being
-     edited) keep the layer their other parents give them. */
-  function layout(graph) {
-    var input = (graph && graph.nodes) || [];
-    var n = input.length;
-    var index = new Map();
-    var i, j, k;
-    for (i = 0; i < n; i++) index.set(String(input[i].id), i);
-    var parents = new Array(n);
-    var children = new Array(n);
-    for (i = 0; i < n; i++) {
-      parents[i] = [];
-      children[i] = [];
-    }
-    var edgeList = [];
-    var seen = new Set();
-    var rawEdges = (graph && graph.edges) || [];
-    for (k = 0; k < rawEdges.length; k++) {
-      var a = index.get(String(rawEdges[k][0]));
-      var b = index.get(String(rawEdges[k][1]));
-      if (a === undefined || b === undefined || a === b) continue;
-      var key = a * n + b;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      parents[b].push(a);
-      children[a].push(b);
-      edgeList.push(a, b);
-    }
-
-    // Layers: longest path from the sources, in Kahn's topological order.
-    var waiting = new Int32Array(n);
-    var layerOf = new Int32Array(n);
-    var order = new Int32Array(n);
-    var head = 0;
-    var tail = 0;
-    for (i = 0; i < n; i++) {
-      waiting[i] = parents[i].length;
-      if (waiting[i] === 0) order[tail++] = i;
-    }
-    while (head < tail) {
-      var v = order[head++];
-      var kids = children[v];
-      for (j = 0; j < kids.length; j++) {
-        var c = kids[j];
-        if (layerOf[v] + 1 > layerOf[c]) layerOf[c] = layerOf[v] + 1;
-        if (--waiting[c] === 0) order[tail++] = c;
-      }
-    }
-    for (i = 0; i < n && tail < n; i++) if (waiting[i] > 0) order[tail++] = i; // on a cycle
-    var layerCount = 0;
-    for (i = 0; i < n; i++) if (layerOf[i] + 1 > layerCount) layerCount = layerOf[i] + 1;
-    var rows = new Array(layerCount);
-    for (i = 0; i < layerCount; i++) rows[i] = [];
-    for (k = 0; k < n; k++) rows[layerOf[order[k]]].push(order[k]);
-
-    // pos: a node's place in its layer, centred on 0 so layers of different
-    // sizes line up; barycenters average the neighbours' places.
-    var pos = new Float64Array(n);
-    var bary = new Float64Array(n);
-    function place(row) {
-      var mid = (row.length - 1) / 2;
-      for (var p = 0; p < row.length; p++) pos[row[p]] = p - mid;
-    }
-    function byBarycenter(x, y) {
-      return bary[x] - bary[y] || pos[x] - pos[y];
-    }
-    function sweep(row, neighbours) {
-      for (var p = 0; p < row.length; p++) {
-        var node = row[p];
-        var list = neighbours[node];
-        if (list.length === 0) {
-          bary[node] = pos[node];
-          continue;
-        }
-        var sum = 0;
-        for (var q = 0; q < list.length; q++) sum += pos[list[q]];
-        bary[node] = sum / list.length;
-      }
-      row.sort(byBarycenter);
-      place(row);
-    }
-    for (i = 0; i < layerCount; i++) place(rows[i]);
-    for (var round = 0; round < SWEEPS; round++) {
-      for (i = 1; i < layerCount; i++) sweep(rows[i], parents);
-      for (i = layerCount - 2; i >= 0; i--) sweep(rows[i], children);
-    }
-
-    // Coordinates: columns as wide as their widest node, rows centred.
-    var widths = new Float64Array(n);
-    var columnW = new Float64Array(layerCount);
-    var maxRow = 0;
-    for (i = 0; i < n; i++) {
-      var chars = Math.min(String(input[i].id).length, MAX_CHARS);
-      widths[i] = Math.max(MIN_W, chars * CHAR_W + 2 * PAD_X);
-      if (widths[i] > columnW[layerOf[i]]) columnW[layerOf[i]] = widths[i];
-    }
-    var columnX = new Float64Array(layerCount);
-    var x = MARGIN;
-    for (i = 0; i < layerCount; i++) {
-      columnX[i] = x;
-      x += columnW[i] + GAP_X;
-      if (rows[i].length > maxRow) maxRow = rows[i].length;
-    }
-    var width = layerCount ? x - GAP_X + MARGIN : 2 * MARGIN;
-    var height = maxRow ? 2 * MARGIN + maxRow * (NODE_H + GAP_Y) - GAP_Y : 2 * MARGIN;
-    var centre = (maxRow - 1) / 2;
-    var nodes = new Array(n);
-    for (i = 0; i < n; i++) {
-      nodes[i] = {
-        id: String(input[i].id),
-        component: input[i].component ? String(input[i].component) : "",
-        status: input[i].status ? String(input[i].status) : "",
-        x: columnX[layerOf[i]],
-        y: MARGIN + (pos[i] + centre) * (NODE_H + GAP_Y),
-        w: widths[i],
-        h: NODE_H,
-        layer: layerOf[i],
-      };
-    }
-    // Edges: cubic curves from a parent's right side to a child's left side.
-    var edges = new Array(edgeList.length / 2);
-    for (k = 0; k < edgeList.length; k += 2) {
-      var from = nodes[edgeList[k]];
-      var to = nodes[edgeList[k + 1]];
-      var x1 = Math.round(from.x + from.w);
-      var y1 = Math.round(from.y + NODE_H / 2);
-      var x2 = Math.round(to.x);
-      var y2 = Math.round(to.y + NODE_H / 2);
-      var bend = Math.max(GAP_X / 2, Math.abs(x2 - x1) / 2);
-      edges[k / 2] = {
-        from: from.id,
-        to: to.id,
-        d: "M" + x1 + " " + y1 + "C" + (x1 + bend) + " " + y1 + " " + (x2 - bend) + " " + y2 + " " + x2 + " " + y2,
-      };
-    }
-    return { nodes: nodes, edges: edges, width: Math.ceil(width), height: Math.ceil(height) };
-  }
+  var KIND_RE = /^[a-z_-]+$/;
+  var ORIENTATION_KEY = "oaweb.dag.orientation";
+  var MIN_VIEW_H = 200;
+  var MAX_VIEW_VH = 0.7;
+  // The order counts are listed in, and which status colours a group: the first one present.
+  var LISTED = ["pending", "queued", "running", "retrying", "succeeded", "failed", "skipped", "cancelled"];
+  var ATTENTION = ["failed", "retrying", "running", "queued", "cancelled", "pending", "skipped", "succeeded"];
 
   var ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
   function esc(text) {
@@ -186,36 +48,134 @@
     return status && STATUS_RE.test(status) ? " st-" + status : "";
   }
 
-  /* The inside of the svg as one string: edges first (under the nodes). */
-  function toSvg(result) {
-    var parts = ['<g class="edges">'];
-    var i;
-    for (i = 0; i < result.edges.length; i++) {
-      var e = result.edges[i];
-      parts.push('<path class="edge" data-from="' + esc(e.from) + '" data-to="' + esc(e.to) + '" d="' + e.d + '"/>');
-    }
+  /* The kind's glyph, a shape (no text to paint): agent a circle, tool a
+     square, transform a diamond; centred at (PAD_X + 5, cy). A path, so that
+     no rule for the box's rect reaches it. */
+  function glyph(kind, cy) {
+    var x = SIZES.PAD_X;
+    var d;
+    if (kind === "agent") d = "M" + x + " " + cy + "a5 5 0 1 0 10 0a5 5 0 1 0-10 0z";
+    else if (kind === "tool") d = "M" + x + " " + (cy - 5) + "h10v10h-10z";
+    else if (kind === "transform") d = "M" + (x + 5) + " " + (cy - 6) + "l6 6l-6 6l-6-6z";
+    else return "";
+    return '<path class="kind" d="' + d + '"/>';
+  }
+
+  function fitText(text, width) {
+    var chars = Math.max(1, Math.floor((width - 2 * SIZES.PAD_X - SIZES.GLYPH_W) / SIZES.CHAR_W));
+    return text.length > chars ? text.slice(0, chars - 1) + "\u2026" : text;
+  }
+
+  function describe(node, status) {
+    var text = String(node.id);
+    if (node.component) text += ", " + node.component + (node.kind ? " (" + node.kind + ")" : "");
+    return status ? text + ", " + status : text;
+  }
+
+  function nodeClass(state, index) {
+    var node = state.graph.nodes[index];
+    var kind = node.kind && KIND_RE.test(node.kind) ? " kind-" + node.kind : "";
+    var selected = state.selected === String(node.id) ? " selected" : "";
+    return "node" + statusClass(state.status[index]) + kind + selected;
+  }
+
+  /* A step's box; its kind's glyph and its label only when drawn at a scale that shows them. */
+  function nodeMarkup(state, item) {
+    var node = state.graph.nodes[item.index];
+    var id = String(node.id);
+    var detail = state.detailed
+      ? glyph(node.kind, item.h / 2) +
+        '<text x="' + (SIZES.PAD_X + SIZES.GLYPH_W) + '" y="' + item.h / 2 + '" dy="0.35em">' + esc(fitText(id, item.w)) + "</text>"
+      : "";
+    return (
+      '<g class="' + nodeClass(state, item.index) + '" data-step="' + esc(id) + '" tabindex="0" role="button"' +
+      ' aria-label="' + esc(describe(node, state.status[item.index])) + '"' +
+      ' transform="translate(' + item.x + "," + item.y + ')">' +
+      '<rect width="' + item.w + '" height="' + item.h + '" rx="4"/>' + detail + "</g>"
+    );
+  }
+
+  /* A collapsed group's statuses: {status: count}, "" for steps without one. */
+  function counts(state, item) {
+    var out = {};
+    item.members.forEach(function (m) {
+      var status = state.status[m] || "";
+      out[status] = (out[status] || 0) + 1;
+    });
+    return out;
+  }
+
+  function listed(tally) {
+    var extra = Object.keys(tally).filter(function (s) { return s && LISTED.indexOf(s) < 0 && STATUS_RE.test(s); });
+    return LISTED.concat(extra.sort()).filter(function (s) { return tally[s]; });
+  }
+
+  function groupKind(state, item) {
+    var kind = state.graph.nodes[item.members[0]].kind || "";
+    return item.members.every(function (m) { return (state.graph.nodes[m].kind || "") === kind; }) ? kind : "";
+  }
+
+  /* The group's attributes that change with its members' statuses, and its inside. */
+  function groupParts(state, item) {
+    var tally = counts(state, item);
+    var statuses = listed(tally);
+    var lead = ATTENTION.filter(function (s) { return tally[s]; })[0] || "";
+    var words = statuses.map(function (s) { return tally[s] + " " + s; }).join(", ");
+    var line = statuses
+      .map(function (s) { return '<tspan class="dot st-' + s + '">\u25cf</tspan>\u2009' + tally[s] + "\u2003"; })
+      .join("");
+    var cy = 16;
+    var inner =
+      '<rect class="stack" x="4" y="4" width="' + item.w + '" height="' + item.h + '" rx="5"/>' +
+      '<rect class="box" width="' + item.w + '" height="' + item.h + '" rx="5"/>' + glyph(groupKind(state, item), cy) +
+      '<text x="' + (SIZES.PAD_X + SIZES.GLYPH_W) + '" y="' + cy + '" dy="0.35em">' + esc(fitText("\u25b8 " + item.label, item.w)) + "</text>" +
+      (line ? '<text class="counts" x="' + SIZES.PAD_X + '" y="' + (item.h - 14) + '" dy="0.35em">' + line + "</text>" : "");
+    return {
+      cls: "group" + statusClass(lead),
+      counts: statuses.map(function (s) { return s + ":" + tally[s]; }).join(" "),
+      label: item.label + (words ? ": " + words : "") + ". Expand",
+      inner: inner,
+    };
+  }
+
+  function groupMarkup(state, item) {
+    var parts = groupParts(state, item);
+    return (
+      '<g class="' + parts.cls + '" data-group="' + esc(item.key) + '" data-counts="' + parts.counts + '"' +
+      ' tabindex="0" role="button" aria-expanded="false" aria-label="' + esc(parts.label) + '"' +
+      ' transform="translate(' + item.x + "," + item.y + ')">' + parts.inner + "</g>"
+    );
+  }
+
+  function headerMarkup(item) {
+    return (
+      '<g class="group-head" data-group="' + esc(item.key) + '" tabindex="0" role="button" aria-expanded="true"' +
+      ' aria-label="' + esc("Collapse " + item.label) + '" transform="translate(' + item.x + "," + item.y + ')">' +
+      '<rect width="' + item.w + '" height="' + item.h + '" rx="4"/>' +
+      '<text x="' + SIZES.PAD_X + '" y="' + item.h / 2 + '" dy="0.35em">' + esc(fitText("\u25be " + item.label, item.w + SIZES.GLYPH_W)) + "</text></g>"
+    );
+  }
+
+  /* The inside of the svg as one string: frames, then edges, then the boxes
+     in reading order (layer by layer), which is also the Tab order. */
+  function toSvg(state, result) {
+    var parts = ['<g class="viewport"><g class="frames">'];
+    result.frames.forEach(function (f) {
+      parts.push('<rect class="group-frame" x="' + f.x + '" y="' + f.y + '" width="' + f.w + '" height="' + f.h + '" rx="8"/>');
+    });
+    parts.push('</g><g class="edges">');
+    result.edgePaths.forEach(function (d) { parts.push('<path class="edge" d="' + d + '"/>'); });
     parts.push('</g><g class="nodes">');
-    for (i = 0; i < result.nodes.length; i++) {
-      var node = result.nodes[i];
-      var id = esc(node.id);
-      parts.push(
-        '<g class="node' + statusClass(node.status) + '" data-step="' + id + '" tabindex="0"' +
-          ' aria-label="' + id + (node.component ? " (" + esc(node.component) + ")" : "") + '"' +
-          ' transform="translate(' + Math.round(node.x) + "," + Math.round(node.y) + ')">' +
-          "<title>" + esc(node.component || node.id) + "</title>" +
-          '<rect width="' + node.w + '" height="' + node.h + '" rx="4"/>' +
-          '<text x="' + PAD_X + '" y="' + node.h / 2 + '" dy="0.35em">' + esc(label(node.id)) + "</text></g>"
-      );
-    }
-    if (!result.nodes.length) parts.push('<text x="' + MARGIN + '" y="' + (MARGIN + 4) + '">No steps</text>');
-    parts.push("</g>");
+    result.order.forEach(function (i) {
+      var item = result.items[i];
+      parts.push(item.type === "node" ? nodeMarkup(state, item) : item.type === "group" ? groupMarkup(state, item) : headerMarkup(item));
+    });
+    if (!result.items.length) parts.push('<text x="16" y="24">No steps</text>');
+    parts.push("</g></g>");
     return parts.join("");
   }
 
-  if (typeof module !== "undefined" && module.exports) module.exports = { layout: layout, toSvg: toSvg };
-  if (typeof document === "undefined") return;
-
-  var nodeMaps = new WeakMap(); // svg -> Map(step id -> <g>)
+  var states = new WeakMap(); // svg -> its graph, statuses, layout, elements and view
 
   function readGraph(svg) {
     var holder = document.getElementById(svg.getAttribute("data-graph"));
@@ -224,72 +184,255 @@
     return typeof data === "string" ? JSON.parse(data) : data;
   }
 
-  function draw(svg) {
+  function savedOrientation() {
+    try {
+      return window.localStorage.getItem(ORIENTATION_KEY) === "tb" ? "tb" : "lr";
+    } catch (error) {
+      return "lr"; // storage refused (private mode, a sandbox): the default then
+    }
+  }
+
+  /* The view's size for a new drawing, read before it goes in (see dag_view.js). A new
+     graph or orientation (how.fit): as tall as the drawing is when it fits the width, so that
+     a wide graph leaves no empty band, within MIN_VIEW_H and MAX_VIEW_VH; an opened group
+     (how.grow): that, or the height it has if taller. */
+  function viewSize(state, result, how) {
+    var size = { w: state.viewEl.clientWidth || 1, h: state.viewEl.clientHeight || 1 };
+    if (!how.fit && !how.grow) return size;
+    var fitWidth = Math.min(1, (size.w - 24) / result.width);
+    var height = Math.max(MIN_VIEW_H, Math.min(result.height * fitWidth + 24, window.innerHeight * MAX_VIEW_VH));
+    if (how.grow) height = Math.max(height, size.h);
+    size.h = Math.round(height);
+    state.viewEl.style.height = size.h + "px";
+    return size;
+  }
+
+  /* Lays out and draws the state's graph; how: see viewSize; how.fit also fits the drawing in the view. */
+  function render(state, how) {
     var started = performance.now();
+    var result = Layout.layout(state.graph, { orientation: state.orientation, expanded: state.expanded });
+    state.result = result;
+    var size = viewSize(state, result, how);
+    // Far out (a big graph fitted), glyphs and labels would be specks: drawn when a zoom reaches them (onCommit).
+    var scale = how.fit ? View.fitScaleOf(result.width, result.height, size) : state.view.k;
+    state.detailed = scale >= View.FAR_K;
+    state.svg.innerHTML = toSvg(state, result);
+    var elements = state.svg.querySelector("g.nodes").children;
+    state.nodeEls = new Map(); // step id -> <g>
+    state.itemOf = new Map(); // <g> -> its item
+    state.byKey = new Map(); // group key -> its item (the group, or the header when expanded)
+    result.order.forEach(function (i, n) {
+      var item = result.items[i];
+      state.itemOf.set(elements[n], item);
+      if (item.type === "node") state.nodeEls.set(String(state.graph.nodes[item.index].id), elements[n]);
+      else state.byKey.set(item.key, item);
+      item.el = elements[n];
+    });
+    state.view.setContent(state.svg.firstChild, result.width, result.height, size, how.fit);
+    state.svg.dataset.renderMs = (performance.now() - started).toFixed(1);
+    state.svg.dataset.orientation = state.orientation;
+    state.svg.dataset.ready = "true";
+  }
+
+  /* The minimap's boxes, coloured by status. */
+  function paintMinimap(state) {
+    return function (ctx) {
+      var style = getComputedStyle(state.wrap);
+      var colour = function (status) {
+        return (status && style.getPropertyValue("--st-" + status).trim()) || style.getPropertyValue("--muted").trim() || "#5f6b7a";
+      };
+      var result = state.result;
+      if (!result) return;
+      result.items.forEach(function (item) {
+        var status = item.type === "node" ? state.status[item.index] : item.type === "group" ? groupLead(state, item) : "";
+        ctx.fillStyle = colour(status);
+        ctx.fillRect(item.x, item.y, item.w, item.h);
+      });
+    };
+  }
+
+  function groupLead(state, item) {
+    var tally = counts(state, item);
+    return ATTENTION.filter(function (s) { return tally[s]; })[0] || "";
+  }
+
+  function draw(svg) {
     var graph = readGraph(svg);
     if (!graph) return;
-    var result = layout(graph);
-    svg.setAttribute("viewBox", "0 0 " + result.width + " " + result.height);
-    svg.setAttribute("width", result.width);
-    svg.setAttribute("height", result.height);
-    svg.innerHTML = toSvg(result);
-    var map = new Map();
-    var groups = svg.querySelectorAll("g.node");
-    for (var i = 0; i < groups.length; i++) map.set(groups[i].getAttribute("data-step"), groups[i]);
-    nodeMaps.set(svg, map);
-    if (!svg.hasAttribute("data-bound")) {
-      svg.setAttribute("data-bound", "");
-      svg.addEventListener("click", onActivate);
-      svg.addEventListener("keydown", onKey);
+    var viewEl = svg.closest(".dag-view");
+    var wrap = svg.closest(".dag-wrap");
+    if (!viewEl || !wrap) return;
+    var state = states.get(svg);
+    if (!state) {
+      state = { svg: svg, wrap: wrap, viewEl: viewEl, expanded: new Set(), selected: null };
+      state.view = new View.View(viewEl, svg, {
+        minimap: wrap.querySelector("canvas.dag-minimap"),
+        paintMinimap: paintMinimap(state),
+        onCommit: function (scale) {
+          if (state.result && !state.detailed && scale >= View.FAR_K) redrawInPlace(state);
+        },
+      });
+      states.set(svg, state);
+      bind(state);
+      watchTheme(state);
     }
-    svg.dataset.renderMs = (performance.now() - started).toFixed(1);
-    svg.dataset.ready = "true";
+    state.graph = { nodes: graph.nodes || [], edges: graph.edges || [] };
+    state.status = state.graph.nodes.map(function (node) { return node.status ? String(node.status) : ""; });
+    state.orientation = savedOrientation();
+    showOrientation(state);
+    render(state, { fit: true });
   }
 
-  function nodeOf(target) {
-    return target && target.closest ? target.closest("g.node") : null;
+  /* ---- statuses, selection, groups ---- */
+
+  function updateNode(state, index) {
+    var el = state.nodeEls.get(String(state.graph.nodes[index].id));
+    if (!el) return;
+    el.setAttribute("class", nodeClass(state, index));
+    el.setAttribute("aria-label", describe(state.graph.nodes[index], state.status[index]));
   }
 
-  function activate(svg, group) {
-    var step = group.getAttribute("data-step");
-    select(svg, step);
-    svg.dispatchEvent(new CustomEvent("dag:select", { bubbles: true, detail: { step: step } }));
-  }
-
-  function onActivate(event) {
-    var group = nodeOf(event.target);
-    if (group) activate(event.currentTarget, group);
-  }
-
-  function onKey(event) {
-    if (event.key !== "Enter" && event.key !== " ") return;
-    var group = nodeOf(event.target);
-    if (!group) return;
-    event.preventDefault(); // Space would scroll
-    activate(event.currentTarget, group);
+  function updateGroup(state, item) {
+    var parts = groupParts(state, item);
+    item.el.setAttribute("class", parts.cls);
+    item.el.setAttribute("data-counts", parts.counts);
+    item.el.setAttribute("aria-label", parts.label);
+    item.el.innerHTML = parts.inner;
   }
 
   function setStatuses(svg, statuses) {
-    var map = nodeMaps.get(svg);
-    if (!map) return;
+    var state = states.get(svg);
+    if (!state || !state.result) return;
+    var result = state.result;
+    var groups = new Set();
     Object.keys(statuses).forEach(function (step) {
-      var group = map.get(step);
-      if (!group) return;
-      var selected = group.classList.contains("selected");
-      group.setAttribute("class", "node" + statusClass(statuses[step]) + (selected ? " selected" : ""));
+      var index = result.index.get(step);
+      if (index === undefined) return;
+      state.status[index] = statuses[step] ? String(statuses[step]) : "";
+      var item = result.items[result.itemOf[index]];
+      if (item.type === "group") groups.add(item);
+      else updateNode(state, index);
     });
+    groups.forEach(function (item) { updateGroup(state, item); });
+    state.view.repaintMinimap();
+  }
+
+  /* Draws again at the same place and scale, keeping the focus on the same box. */
+  function redrawInPlace(state) {
+    var focused = boxOf(state, document.activeElement);
+    var step = focused && focused.getAttribute("data-step");
+    var key = focused && focused.getAttribute("data-group");
+    render(state, {});
+    var again = step ? state.nodeEls.get(step) : key && state.byKey.get(key) && state.byKey.get(key).el;
+    if (again) again.focus({ preventScroll: true });
+  }
+
+  /* Opens or closes a group where it stands: the box clicked stays under the pointer. */
+  function toggleGroup(state, key, open) {
+    var before = state.byKey.get(key);
+    if (!before) return null;
+    var screen = state.view.screenOf(before.x, before.y);
+    if (open) state.expanded.add(key);
+    else state.expanded.delete(key);
+    render(state, { grow: true });
+    var after = state.byKey.get(key);
+    state.view.keepAt(after.x, after.y, screen);
+    return after;
   }
 
   function select(svg, step) {
-    var map = nodeMaps.get(svg);
-    if (!map) return false;
-    var previous = svg.querySelector("g.node.selected");
+    var state = states.get(svg);
+    if (!state || !state.result) return false;
+    var index = state.result.index.get(step);
+    if (index === undefined) return false;
+    var item = state.result.items[state.result.itemOf[index]];
+    if (item.type === "group") toggleGroup(state, item.key, true); // a step inside: show it
+    var previous = state.selected && state.nodeEls.get(state.selected);
     if (previous) previous.classList.remove("selected");
-    var group = map.get(step);
-    if (!group) return false;
-    group.classList.add("selected");
-    if (group.scrollIntoView) group.scrollIntoView({ block: "nearest", inline: "nearest" });
+    state.selected = step;
+    var el = state.nodeEls.get(step);
+    el.classList.add("selected");
+    state.view.reveal(state.itemOf.get(el));
     return true;
+  }
+
+  function activate(state, el) {
+    var item = state.itemOf.get(el);
+    if (item.type !== "node") {
+      var next = toggleGroup(state, item.key, item.type === "group");
+      if (next) next.el.focus({ preventScroll: true });
+      return;
+    }
+    var step = el.getAttribute("data-step");
+    select(state.svg, step);
+    state.svg.dispatchEvent(new CustomEvent("dag:select", { bubbles: true, detail: { step: step } }));
+  }
+
+  function boxOf(state, target) {
+    while (target && target !== state.svg) {
+      if (state.itemOf.has(target)) return target;
+      target = target.parentNode;
+    }
+    return null;
+  }
+
+  /* ---- the toolbar and the graph's own events ---- */
+
+  function showOrientation(state) {
+    var button = state.wrap.querySelector('[data-dag-action="orientation"]');
+    if (button) button.setAttribute("aria-pressed", state.orientation === "tb" ? "true" : "false");
+  }
+
+  function onAction(state, action) {
+    if (action === "zoom-in") state.view.zoomBy(View.STEP);
+    else if (action === "zoom-out") state.view.zoomBy(1 / View.STEP);
+    else if (action === "fit") state.view.fit();
+    else if (action === "orientation") {
+      state.orientation = state.orientation === "tb" ? "lr" : "tb";
+      try {
+        window.localStorage.setItem(ORIENTATION_KEY, state.orientation);
+      } catch (error) {
+        // not remembered, still switched
+      }
+      showOrientation(state);
+      render(state, { fit: true });
+    }
+  }
+
+  function bind(state) {
+    var svg = state.svg;
+    svg.addEventListener("click", function (event) {
+      var el = boxOf(state, event.target);
+      if (el) activate(state, el);
+    });
+    svg.addEventListener("keydown", function (event) {
+      if (event.key !== "Enter" && event.key !== " ") return;
+      var el = boxOf(state, event.target);
+      if (!el) return;
+      event.preventDefault(); // Space would scroll
+      activate(state, el);
+    });
+    svg.addEventListener("focusin", function (event) {
+      var el = boxOf(state, event.target);
+      if (el) state.view.reveal(state.itemOf.get(el));
+    });
+    // One tooltip for all boxes (a <title> in each would cost 5,000 more elements).
+    state.viewEl.addEventListener("pointerover", function (event) {
+      var el = boxOf(state, event.target);
+      state.viewEl.title = el ? el.getAttribute("aria-label") : "";
+    });
+    state.wrap.addEventListener("click", function (event) {
+      var button = event.target.closest && event.target.closest("[data-dag-action]");
+      if (button && state.wrap.contains(button)) onAction(state, button.getAttribute("data-dag-action"));
+    });
+  }
+
+  /* The minimap's colours are the page's variables as they were when it was painted: a theme
+     switch (data-theme on <html>, static/oaweb/theme.js) or the system's choice changing repaints it. */
+  function watchTheme(state) {
+    var repaint = function () { state.view.repaintMinimap(); };
+    new MutationObserver(repaint).observe(document.documentElement, { attributes: true, attributeFilter: ["data-theme"] });
+    if (window.matchMedia) window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", repaint);
   }
 
   function drawAll(root) {
@@ -301,7 +444,16 @@
     });
   }
 
-  window.oawebDag = { setStatuses: setStatuses, select: select, draw: draw, layout: layout };
+  window.oawebDag = {
+    setStatuses: setStatuses,
+    select: select,
+    draw: draw,
+    layout: Layout.layout,
+    view: function (svg) {
+      var state = states.get(svg);
+      return state ? state.view.state() : null;
+    },
+  };
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", function () {
       drawAll(document);

@@ -58,6 +58,7 @@
     if (event.target !== live()) return;
     event.preventDefault(); // applied here, not by the extension
     var message = event.detail.message;
+    if (isLog(message)) { receiveLog(message); return; } // a step's log lines: no part of an update
     if (!held.length) heldSince = Date.now();
     held.push(message);
     if (isRows(message)) {
@@ -86,6 +87,114 @@
   }
 
   document.addEventListener("dag:select", function (event) { openStep(event.detail.step); });
+
+  // --- step logs (issue 18): lines a running step writes, appended to its panel; the panel's filter ---
+  // A batch (workflows/web/log_lines.py) is <div data-step-log data-attempt data-first> holding
+  // <span data-n> lines, numbered from 0 in the attempt. Batches of running attempts are kept here
+  // (bounded), so that a panel opened later shows the lines written before it opened.
+  var LOG_KEEP_LINES = 20000;
+  var logBatches = {}; // "step/attempt" -> [{first, spans}]
+  var logOrder = []; // keys, oldest first, to drop the oldest past LOG_KEEP_LINES
+  var logKept = 0;
+
+  function isLog(message) { return /^\s*<div data-step-log=/.test(message); }
+
+  function receiveLog(message) {
+    var holder = document.createElement("template");
+    holder.innerHTML = message; // inert: the server escaped the lines, and nothing in a template runs
+    var batch = holder.content.firstElementChild;
+    if (!batch) return;
+    var step = batch.dataset.stepLog, attempt = batch.dataset.attempt;
+    var entry = { first: parseInt(batch.dataset.first, 10) || 0, spans: Array.prototype.slice.call(batch.children) };
+    keepLog(step + "/" + attempt, entry);
+    var pre = logPre(step, attempt, true);
+    if (pre) appendLog(pre, entry);
+  }
+
+  function keepLog(key, entry) {
+    if (!logBatches[key]) { logBatches[key] = []; logOrder.push(key); }
+    logBatches[key].push(entry);
+    logKept += entry.spans.length;
+    while (logKept > LOG_KEEP_LINES && logOrder.length > 1) {
+      var oldest = logOrder.shift();
+      logBatches[oldest].forEach(function (old) { logKept -= old.spans.length; });
+      delete logBatches[oldest];
+    }
+  }
+
+  // The <pre> of this attempt in the open panel; `make`: add it when the panel shows the step but not yet
+  // this attempt (the panel was opened before the attempt started).
+  function logPre(step, attempt, make) {
+    var section = document.querySelector('#step-panel .step-log[data-step="' + CSS.escape(step) + '"]');
+    if (!section) return null;
+    var pre = section.querySelector('pre.step-log-lines[data-attempt="' + CSS.escape(attempt) + '"]');
+    if (pre || !make) return pre;
+    var heading = document.createElement("h4");
+    heading.textContent = "Attempt " + attempt;
+    pre = document.createElement("pre");
+    pre.className = "step-log-lines";
+    pre.tabIndex = 0;
+    pre.style.whiteSpace = "pre-wrap";
+    pre.style.overflowWrap = "anywhere";
+    pre.dataset.attempt = attempt;
+    pre.dataset.next = "0";
+    pre.dataset.live = "true";
+    var empty = section.querySelector(".log-empty");
+    section.insertBefore(heading, empty);
+    section.insertBefore(pre, empty);
+    empty.hidden = true;
+    section.querySelector(".log-search-row").hidden = false;
+    return pre;
+  }
+
+  function appendLog(pre, entry) {
+    var next = parseInt(pre.dataset.next, 10) || 0;
+    var atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+    if (entry.first > next) {
+      // This page's socket connected after those lines were sent: they are stored when the attempt ends.
+      var gap = document.createElement("span");
+      gap.className = "log-gap";
+      gap.textContent = "… " + (entry.first - next) + " earlier line(s): reload once the step has finished\n";
+      pre.appendChild(gap);
+      next = entry.first;
+    }
+    entry.spans.forEach(function (span, i) {
+      if (entry.first + i >= next) pre.appendChild(span.cloneNode(true));
+    });
+    pre.dataset.next = String(Math.max(next, entry.first + entry.spans.length));
+    filterLog(pre.closest(".step-log"));
+    if (atEnd) pre.scrollTop = pre.scrollHeight;
+  }
+
+  // A panel just loaded: its running attempt gets the lines kept from before it opened.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (!event.target || event.target.id !== "step-panel") return;
+    event.target.querySelectorAll(".step-log pre.step-log-lines[data-live]").forEach(function (pre) {
+      var key = pre.closest(".step-log").dataset.step + "/" + pre.dataset.attempt;
+      (logBatches[key] || []).forEach(function (entry) { appendLog(pre, entry); });
+    });
+  });
+
+  function filterLog(section) {
+    if (!section) return;
+    var needle = section.querySelector("input.log-search").value.toLowerCase();
+    if (!needle && !section.dataset.filtered) return; // nothing hidden: nothing to do for new lines
+    section.dataset.filtered = needle ? "true" : "";
+    var shown = 0, total = 0;
+    section.querySelectorAll("pre.step-log-lines > span[data-n]").forEach(function (line) {
+      var hit = !needle || line.textContent.toLowerCase().indexOf(needle) !== -1;
+      line.hidden = !hit;
+      total += 1;
+      if (hit) shown += 1;
+    });
+    section.querySelector(".log-count").textContent = needle ? shown + " of " + total + " lines" : "";
+  }
+
+  document.addEventListener("input", function (event) {
+    if (event.target.matches && event.target.matches(".step-log input.log-search")) {
+      filterLog(event.target.closest(".step-log"));
+    }
+  });
 
   document.addEventListener("click", function (event) {
     var row = event.target.closest && event.target.closest("#run-steps tr[data-step]");

@@ -31,13 +31,26 @@ CHROMIUM_ARGS = [
 ]
 
 
-def pytest_collection_modifyitems(items):
+def pytest_collection_modifyitems(config, items):
     here = Path(__file__).parent
+    kept, deselected = [], []
     for item in items:
-        if here in Path(item.fspath).parents:
-            item.add_marker(pytest.mark.browser)
-            item.add_marker(pytest.mark.slow)
-            item.obj = closing_its_connection(item.obj)
+        if here not in Path(item.fspath).parents:
+            kept.append(item)
+            continue
+        item.add_marker(pytest.mark.browser)
+        item.add_marker(pytest.mark.slow)
+        item.obj = closing_its_connection(item.obj)
+        if settings.EMBEDDED or getattr(item.module, "BOTH_MODES", False):
+            kept.append(item)
+        else:
+            deselected.append(item)
+    if deselected:
+        # A page draws the same whichever mode serves it: those tests run in the embedded suite
+        # only (CI runs both suites). Modules whose path differs by mode (live events through
+        # Redis, runs on real workers) say BOTH_MODES = True.
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
 
 
 def closing_its_connection(test):

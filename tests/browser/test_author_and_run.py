@@ -6,6 +6,9 @@ from tests.browser.conftest import screenshot, step_queue
 from workflows.execution.models import Run
 from workflows.models import Workflow
 
+# The live path differs by mode (Redis channel layer and real workers, or one process).
+BOTH_MODES = True
+
 
 def definition_text(component: str) -> str:
     queue = step_queue()
@@ -31,20 +34,20 @@ def definition_text(component: str) -> str:
 def test_write_validate_fix_save_and_run(logged_in):
     page = logged_in
     page.get_by_role("link", name="New workflow").first.click()
-    editor = page.locator("#source")
+    editor = page.locator(".cm-content")  # the CodeMirror editor (static/oaweb/editor.js)
 
     editor.fill(definition_text("core.nop"))  # a typo
     issue = page.locator("#issues .issues li", has_text="core.nop")
     issue.wait_for()
     assert "core.noop" in issue.inner_text()  # did you mean
     typo_line = definition_text("core.nop").splitlines().index('      "component": "core.nop",') + 1
-    assert page.locator(".gutter .bad").inner_text() == str(typo_line)  # the offending line is marked
+    assert page.locator(".cm-lineNumbers .bad").inner_text() == str(typo_line)  # the offending line is marked
     screenshot(page, "editor")
 
     editor.press("Control+End")
     editor.fill(definition_text("core.noop"))
     page.locator("#issues .valid").wait_for()
-    assert page.locator(".gutter .bad").count() == 0
+    assert page.locator(".cm-lineNumbers .bad").count() == 0
     page.get_by_role("button", name="Save").click()
 
     page.wait_for_url("**/workflows/greet/")

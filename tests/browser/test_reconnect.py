@@ -6,6 +6,9 @@ from tests.browser.conftest import step_queue
 from workflows.execution.models import Run
 from workflows.models import Workflow
 
+# The live path differs by mode (Redis channel layer and real workers, or one process).
+BOTH_MODES = True
+
 ABNORMAL = 1012  # "service restart": htmx's ws extension reconnects after it
 
 

@@ -4,6 +4,9 @@ from tests.browser.conftest import screenshot, step_queue
 from workflows.execution.models import Run
 from workflows.models import Workflow
 
+# The live path differs by mode (Redis channel layer and real workers, or one process).
+BOTH_MODES = True
+
 # Records every status a step's row shows, through out-of-band swaps, without reloading.
 RECORD_STATUSES = """
 () => {

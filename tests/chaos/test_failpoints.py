@@ -7,6 +7,9 @@ the steps, and so where it dies, is known:
 
 a runs; its success readies b (continued by the same worker) and c (published);
 b runs; c runs and readies d (continued); d readies e (continued); e ends the run.
+That is with the backlog off (OAWEB_CONTINUE_BACKLOG_SECONDS=0). With it on (the
+default), c is not published: the worker holds it in its backlog (it has run a
+core.noop already, so it expects c to be short) and the dead worker holds both.
 Each case names the failpoint, the hit that fires it, the steps that must
 have succeeded before the death and the step the dead worker must hold. The
 rescuer must finish the run with every success recorded once: a step done
@@ -71,9 +74,16 @@ class Case:
     done: frozenset  # succeeded before the death: must never run again
     held: frozenset  # left running by the dead worker: runs again once
     why: str
+    backlog: bool = False
 
     def __str__(self):
-        return f"{self.point}:{self.hit}"
+        return f"{self.point}:{self.hit}" + ("+backlog" if self.backlog else "")
+
+    def env(self) -> dict:
+        return {
+            **failpoint_env(self.point, self.hit),
+            **({} if self.backlog else {"OAWEB_CONTINUE_BACKLOG_SECONDS": "0"}),
+        }
 
 
 CASES = [
@@ -82,6 +92,8 @@ CASES = [
     Case("step.after_commit", 1, frozenset("a"), frozenset("b"), "a committed; b continued, c readied, unpublished"),
     Case("step.published", 1, frozenset("a"), frozenset("b"), "a committed, c published; a's message unacknowledged"),
     Case("step.continuing", 2, frozenset("abc"), frozenset("d"), "c committed, d claimed for the dead worker"),
+    Case("step.claimed", 2, frozenset("a"), frozenset("bc"), "b claimed by continuation; c held in the backlog", True),
+    Case("step.continuing", 1, frozenset("a"), frozenset("bc"), "a committed; b and c claimed, c held", True),
 ]
 
 
@@ -103,12 +115,10 @@ def attempts_of(run) -> dict[str, list[str]]:
 
 @pytest.mark.parametrize("case", CASES, ids=str)
 def test_run_finishes_once_after_a_worker_dies_at_a_failpoint(workers, worker_processes, case):
-    queue = f"chaos-fp-{case.point.replace('.', '-')}"
+    queue = f"chaos-fp-{str(case).replace('.', '-').replace(':', '-').replace('+', '-')}"
     purge_queues(queue)
     version, _ = Workflow.import_definition(dag(queue), team=Team.default())
-    armed = worker_processes.start(
-        f"armed-{case.point}", queues=queue, concurrency=1, env=failpoint_env(case.point, case.hit)
-    )
+    armed = worker_processes.start(f"armed-{case.point}", queues=queue, concurrency=1, env=case.env())
     try:
         run = start_run(version, {})
         died = wait_for_exit(armed, timeout=30)

@@ -11,6 +11,7 @@ from tests.registry import reply, serve
 from workflows.models import Team, Workflow
 
 EXAMPLES = sorted(Path(__file__).resolve().parents[2].joinpath("examples").glob("*.json"))
+ANSWERS = {"refund-approval": ["--approve"], "wait-for-payment": ["--event", 'payment={"amount": 40}']}
 
 
 def run_command(*args) -> tuple[int, str]:
@@ -36,6 +37,7 @@ def test_each_example_runs_to_success_with_wait_and_json(workers, path, settings
         # workers are; see tests/conftest.py).
         settings.OAWEB_HTTP_ALLOW_PRIVATE = True
         extra = ["--input", f"url={server.url}/htmx.org/latest"] if slug == "http-json" else []
+        extra += ANSWERS.get(slug, [])  # a person's part, for the examples that wait for one
         code, output = run_command(slug, "--wait", "--json", "--timeout", "120", *extra)
 
     result = json.loads(output)
@@ -45,6 +47,10 @@ def test_each_example_runs_to_success_with_wait_and_json(workers, path, settings
     assert all(step["status"] in ("succeeded", "skipped") for step in result["steps"])
     if slug == "http-json":
         assert result["outputs"]["value"] == "2.0.4"
+    if slug == "refund-approval":
+        assert result["outputs"] == {"approved_by": "cli"}
+    if slug == "wait-for-payment":
+        assert result["outputs"] == {"receipt": 'INV-1 paid: {"amount": 40}'}
 
 
 def test_failed_run_exits_1_and_reports_the_failed_step(workers):

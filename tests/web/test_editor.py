@@ -68,7 +68,7 @@ def test_outsider_cannot_open_or_save_another_teams_workflow(outsider_client, ur
 def test_new_editor_has_a_labelled_source_with_live_validation(owner_client):
     html = owner_client.get(reverse("workflow-new")).content.decode()
     assert '<label for="source">' in html
-    assert 'name="source"' in html and 'class="gutter"' in html
+    assert 'name="source"' in html and "data-editor" in html
     assert 'hx-post="/workflows/validate/" hx-trigger="input changed delay:400ms, load" hx-target="#issues"' in html
     assert "csrfmiddlewaretoken" in html
     assert "oaweb/editor.js" in html

@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from workflows import outages
+from workflows import outages, services
 from workflows.definitions.strict_json import BodyError, read_json
 from workflows.execution import idempotency
 from workflows.execution import runs as engine
@@ -105,10 +105,12 @@ def receive(request, token: str):
         return error(400, "invalid_idempotency_key", str(exc))
 
     def start():
-        return engine.start_run(trigger.workflow, inputs, user=trigger.created_by, trigger="webhook")
+        return services.start(trigger.workflow, inputs, user=trigger.created_by, trigger="webhook")
 
     try:
         run, replayed = idempotency.start_once(f"webhook:{trigger.pk}", key, inputs, start)
+    except engine.WorkflowArchived as exc:  # issue 18: not the caller's inputs' fault
+        return error(409, "archived", str(exc))
     except engine.RunRefused as exc:
         return error(400, "invalid_inputs", str(exc), issues=exc.issues)
     except idempotency.KeyReused as exc:

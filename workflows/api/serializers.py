@@ -5,6 +5,7 @@ from rest_framework import serializers
 from registry.catalog import KINDS
 from registry.models import Component
 from workflows.execution.models import Run, StepAttempt, StepRun
+from workflows.execution.status import AttemptStatus
 from workflows.models import Workflow, WorkflowVersion
 from workflows.redaction import redact_data
 from workflows.tokens import ApiToken
@@ -79,7 +80,8 @@ class WorkflowSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Workflow
-        fields = ["slug", "name", "description", "tags", "team", "latest_version", "created", "updated"]
+        fields = ["slug", "name", "description", "tags", "team", "latest_version", "created", "updated", "archived_at"]
+        read_only_fields = ["archived_at"]  # set by POST .../archive/ and .../unarchive/
 
     def get_latest_version(self, workflow) -> str | None:
         version = workflow.latest_version()
@@ -159,6 +161,8 @@ class StepSerializer(serializers.ModelSerializer):
             "enqueued",
             "started",
             "finished",
+            "wait",
+            "wait_until",
         ]
 
 
@@ -274,3 +278,35 @@ class MetricsSummarySerializer(serializers.Serializer):
     finished = FinishedSerializer(
         help_text="runs and steps that finished since, with latency percentiles (within 28 %: see docs)"
     )
+
+
+# --- step logs (issue 18) ----------------------------------------------------------
+
+
+class StepLogQuerySerializer(serializers.Serializer):
+    attempt = serializers.IntegerField(required=False, min_value=1, max_value=2**31 - 1, help_text="only this attempt")
+
+
+class AttemptLogSerializer(serializers.Serializer):
+    number = serializers.IntegerField(help_text="the attempt's number, from 1")
+    status = serializers.ChoiceField(choices=AttemptStatus.choices)
+    lines = serializers.ListField(
+        child=serializers.CharField(allow_blank=True, trim_whitespace=False),
+        help_text='what the component logged, redacted; past OAWEB_STEP_LOG_BYTES the last line is "… truncated"',
+    )
+
+
+class StepLogSerializer(serializers.Serializer):
+    run = serializers.IntegerField()
+    step = serializers.CharField(help_text="the step's id in the workflow")
+    attempts = AttemptLogSerializer(many=True, help_text="the attempts that ended, oldest first")
+
+
+class DecisionSerializer(serializers.Serializer):
+    comment = serializers.CharField(max_length=10000, required=False, allow_blank=True, default="")
+
+
+class EventDeliveredSerializer(serializers.Serializer):
+    run = serializers.IntegerField()
+    event = serializers.CharField()
+    delivered = serializers.IntegerField(help_text="How many waiting steps the event ended.")

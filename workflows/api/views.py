@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from django.db.models import Count, Q
+from django.db.models import Count, Prefetch, Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -17,8 +17,8 @@ from workflows.api import serializers as api
 from workflows.api.errors import Conflict, KeyReused
 from workflows.api.schema import ERROR
 from workflows.definitions.validation import validate
-from workflows.execution import idempotency
-from workflows.execution.models import Run, StepRun
+from workflows.execution import idempotency, step_logs
+from workflows.execution.models import Run, StepAttempt, StepRun
 from workflows.metrics import reports
 from workflows.models import Workflow
 from workflows.tokens import ApiToken
@@ -154,9 +154,33 @@ class WorkflowViewSet(
         page = self.paginate_queryset(workflows)
         return self.get_paginated_response(api.WorkflowSerializer(page, many=True).data)
 
-    @extend_schema(summary="Delete a workflow with its versions and runs", responses={204: None})
+    @extend_schema(
+        summary="Delete a workflow that has no runs, with its versions, schedules and webhooks",
+        responses={204: None, 409: OpenApiResponse(ERROR, description="it has runs: archive it instead")},
+    )
     def destroy(self, request, *args, **kwargs):
-        return super().destroy(request, *args, **kwargs)
+        try:
+            services.delete_workflow(self.get_object())
+        except services.WorkflowRefused as refused:
+            raise Conflict(str(refused)) from None
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    # --- archiving (issue 18): an archived workflow starts no runs; its runs stay readable ---
+    @extend_schema(
+        summary="Archive: no new runs (its runs stay readable)", request=None, responses={200: api.WorkflowSerializer}
+    )
+    @action(detail=True, methods=["post"])
+    def archive(self, request, slug=None):
+        workflow = self.get_object()
+        services.archive(workflow)
+        return Response(api.WorkflowSerializer(workflow).data)
+
+    @extend_schema(summary="Unarchive: runs start again", request=None, responses={200: api.WorkflowSerializer})
+    @action(detail=True, methods=["post"])
+    def unarchive(self, request, slug=None):
+        workflow = self.get_object()
+        services.unarchive(workflow)
+        return Response(api.WorkflowSerializer(workflow).data)
 
     @extend_schema(
         summary="A workflow's versions, newest first",
@@ -250,6 +274,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         parameters=[IDEMPOTENCY_KEY],
         responses={
             201: api.RunSerializer,
+            409: OpenApiResponse(ERROR, description="the workflow is archived"),
             422: OpenApiResponse(ERROR, description="the Idempotency-Key was used for a different request"),
             503: OpenApiResponse(ERROR, description="Redis is unreachable; nothing was written"),
         },
@@ -271,6 +296,8 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
 
         try:
             run, replayed = idempotency.start_once(f"user:{request.user.pk}", key, request.data, start)
+        except services.WorkflowArchived as refused:
+            raise Conflict(str(refused)) from None
         except services.RunRefused as refused:
             raise serializers.ValidationError({"inputs": [str(refused)], "issues": refused.issues}) from None
         except idempotency.KeyReused as exc:
@@ -323,7 +350,10 @@ class StepViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
 
     def get_queryset(self):
         visible = Run.objects.visible_to(self.request.user)
-        return StepRun.objects.filter(run__in=visible).prefetch_related("attempts")
+        # The attempts' logs (up to OAWEB_STEP_LOG_BYTES each) are served by the logs endpoint, not here.
+        return StepRun.objects.filter(run__in=visible).prefetch_related(
+            Prefetch("attempts", StepAttempt.objects.defer("log"))
+        )
 
 
 @extend_schema(tags=["tokens"])
@@ -394,3 +424,25 @@ def _percentile(ordered: list[float], fraction: float) -> float | None:
     if not ordered:
         return None
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+@extend_schema(
+    tags=["runs"],
+    summary="A step's log, per attempt",
+    description=(
+        "What the step's component wrote with `context.log(...)` or Python's `logging`, stored with each "
+        "attempt when it ends (a running attempt's lines show live on the run page)."
+    ),
+    parameters=[api.StepLogQuerySerializer],
+    responses={200: api.StepLogSerializer},
+)
+@api_view(["GET"])
+def step_log(request, id, step):
+    run = get_object_or_404(Run.objects.visible_to(request.user).only("pk"), pk=id)
+    step_run = get_object_or_404(StepRun.objects.filter(run=run).only("pk"), step_id=step)
+    query = _query(api.StepLogQuerySerializer, request)
+    attempts = [
+        {"number": number, "status": state, "lines": lines}
+        for number, state, lines in step_logs.stored(step_run.pk, query.get("attempt"))
+    ]
+    return Response(api.StepLogSerializer({"run": run.pk, "step": step, "attempts": attempts}).data)

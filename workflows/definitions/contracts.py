@@ -6,9 +6,11 @@ a reference whose type is not known is let through.
 
 from workflows.definitions.format import JSON_TYPE_OF_CLASS, json_type
 from workflows.definitions.issues import WARNING
-from workflows.definitions.references import INPUTS, Reference, escape_pointer, is_whole_reference
+from workflows.definitions.references import INPUTS, SECRETS, Reference, escape_pointer, is_whole_reference
+from workflows.definitions.secret_checks import credential_kinds
 
 INTEGER_OR_NUMBER = frozenset(("integer", "number"))
+OBJECT, STRING = frozenset(("object",)), frozenset(("string",))
 _TYPES_OF_KIND = {kind: frozenset((kind,)) for kind in JSON_TYPE_OF_CLASS.values()} | {"integer": INTEGER_OR_NUMBER}
 # By class first, without a call: float is left out, a whole float (2.0) being an integer too.
 _TYPES_OF_CLASS = {cls: _TYPES_OF_KIND[kind] for cls, kind in JSON_TYPE_OF_CLASS.items() if cls is not float}
@@ -106,6 +108,7 @@ class Contract:
         }
         self.output_schema = getattr(info, "output_schema", None)
         self.outputs = closed_properties(self.output_schema)
+        self.credentials = credential_kinds(properties)  # issue 20: inputs that take a credential
 
 
 class ContractChecks:
@@ -133,6 +136,8 @@ class ContractChecks:
                     WARNING,
                 )
                 continue
+            if key in contract.credentials:  # issue 20
+                self.check_credential_input(base, key, value, contract.credentials[key], name)
             expected = types.get(key)
             if expected is not None:
                 self.check_type(value, expected, base, key, name)
@@ -156,6 +161,8 @@ class ContractChecks:
 
     def reference_types(self, reference: Reference) -> frozenset[str] | None:
         """The types a reference's value is declared to have, or None when not known."""
+        if reference.source == SECRETS:  # issue 20: a credential is an object of its fields, which are text
+            return STRING if reference.path else OBJECT
         if reference.source == INPUTS:
             schema = self.declared_inputs.get(reference.name)
         else:

@@ -6,6 +6,11 @@ only one reference resolves to the referenced value with its JSON type; a
 string with text around references is interpolated (strings as they are,
 other values as JSON). A regex finds them and a dict walk resolves them:
 no eval, no template engine, so a definition can never run code.
+
+Issue 20: `{{ secrets.NAME }}` (a credential of the workflow's team, as an
+object of its fields) and `{{ secrets.NAME.FIELD }}` too. Only step inputs may
+hold them; `resolve` fills them in from the `secrets` it is given (none: a
+reference to nothing), so the values never pass through run inputs or outputs.
 """
 
 import json
@@ -14,11 +19,13 @@ from dataclasses import dataclass
 
 INPUTS = "inputs"
 STEPS = "steps"
+SECRETS = "secrets"  # issue 20: credentials (workflows/credentials/)
 
 _PART = r"[A-Za-z0-9_-]+"
 # The text between the braces, whitespace stripped.
 REFERENCE_BODY = (
-    rf"(?:inputs\.(?P<input>{_PART})|steps\.(?P<step>{_PART})\.outputs\.(?P<output>{_PART}))"
+    rf"(?:inputs\.(?P<input>{_PART})|steps\.(?P<step>{_PART})\.outputs\.(?P<output>{_PART})"
+    rf"|secrets\.(?P<secret>{_PART}))"
     rf"(?P<path>(?:\.{_PART})*)"
 )
 _BODY_RE = re.compile(REFERENCE_BODY + r"\Z")
@@ -47,8 +54,8 @@ class TooLarge(ReferenceError):
 
 @dataclass(frozen=True, slots=True)  # slots: a validation keeps one per referenced step output
 class Reference:
-    source: str  # "inputs" | "steps"
-    name: str  # input name or step id
+    source: str  # "inputs" | "steps" | "secrets"
+    name: str  # input name, step id or credential name
     output: str | None  # output name for steps refs
     path: tuple[str, ...]  # further keys
     text: str  # the reference as written, e.g. "steps.a.outputs.b.c"
@@ -75,10 +82,12 @@ def _reference(match: re.Match, body: str) -> Reference:
     known = _known.get(body)
     if known is not None:
         return known
-    name, step, output, path = match.group("input", "step", "output", "path")
+    name, step, output, secret, path = match.group("input", "step", "output", "secret", "path")
     path = tuple(path[1:].split(".")) if path else ()
     if name is not None:
         reference = Reference(INPUTS, name, None, path, body)
+    elif secret is not None:
+        reference = Reference(SECRETS, secret, None, path, body)
     else:
         reference = Reference(STEPS, step, output, path, body)
     if len(_known) >= KNOWN_MAX:
@@ -176,12 +185,17 @@ def find_references(value, pointer: str = "") -> list[tuple[Reference, str]]:
     return [(reference, place_pointer(place)) for reference, place in scan_references(value, pointer)[0]]
 
 
-def lookup(reference: Reference, inputs: dict, step_outputs: dict[str, dict | None]):
+def lookup(reference: Reference, inputs: dict, step_outputs: dict[str, dict | None], secrets: dict | None = None):
     """The value a reference points at; ReferenceError when there is none.
 
     A step that has no outputs (not run, skipped: None) has nothing to point at.
+    `secrets`: credential name -> its fields (issue 20); None: no credential is known.
     """
-    if reference.source == INPUTS:
+    if reference.source == SECRETS:
+        if not isinstance(secrets, dict) or reference.name not in secrets:
+            raise ReferenceError(f"{reference.text}: no credential {reference.name!r} in the workflow's team")
+        value = secrets[reference.name]
+    elif reference.source == INPUTS:
         if not isinstance(inputs, dict) or reference.name not in inputs:
             raise ReferenceError(f"{reference.text}: no workflow input {reference.name!r}")
         value = inputs[reference.name]
@@ -210,7 +224,12 @@ def _step_into(value, part: str, reference: Reference):
 
 
 def resolve(
-    value, inputs: dict, step_outputs: dict[str, dict | None], missing: str = "raise", max_size: int | None = None
+    value,
+    inputs: dict,
+    step_outputs: dict[str, dict | None],
+    missing: str = "raise",
+    max_size: int | None = None,
+    secrets: dict | None = None,
 ):
     """`value` with every reference replaced by what it points at.
 
@@ -224,10 +243,13 @@ def resolve(
     `{{ inputs.a }}` written 200 times stops at the limit instead of
     building 200 copies first; whole references, shared rather than copied,
     are counted after (json_size_over).
+
+    `secrets` (issue 20): credential name -> fields, for `{{ secrets.NAME... }}`;
+    the engine passes them only to a step that reads them.
     """
     if missing not in ("raise", "null"):
         raise ValueError(f"missing must be 'raise' or 'null', not {missing!r}")
-    budget = _Budget(max_size)
+    budget = _Budget(max_size, secrets)
     resolved = _resolve(value, inputs, step_outputs, missing == "null", budget)
     if max_size is not None and json_size_over(resolved, max_size):
         raise budget.exceeded()
@@ -235,11 +257,12 @@ def resolve(
 
 
 class _Budget:
-    """What interpolated text may still take, over all the strings of one resolve()."""
+    """What interpolated text may still take, over all the strings of one resolve() (and its secrets, issue 20)."""
 
-    def __init__(self, limit: int | None):
+    def __init__(self, limit: int | None, secrets: dict | None = None):
         self.limit = limit
         self.used = 0
+        self.secrets = secrets
 
     def check(self, value) -> None:
         """TooLarge if `value`, written out, could not fit in what is left (before it is written out)."""
@@ -261,7 +284,7 @@ def _resolve(value, inputs, step_outputs, missing_is_null: bool, budget: _Budget
             return value
         whole = is_whole_reference(value)
         if whole is not None:
-            return _lookup(whole, inputs, step_outputs, missing_is_null)
+            return _lookup(whole, inputs, step_outputs, missing_is_null, budget.secrets)
         return _SCAN_RE.sub(lambda match: _interpolate(match, inputs, step_outputs, missing_is_null, budget), value)
     if isinstance(value, dict):
         return {key: _resolve(child, inputs, step_outputs, missing_is_null, budget) for key, child in value.items()}
@@ -270,9 +293,9 @@ def _resolve(value, inputs, step_outputs, missing_is_null: bool, budget: _Budget
     return value
 
 
-def _lookup(reference, inputs, step_outputs, missing_is_null: bool):
+def _lookup(reference, inputs, step_outputs, missing_is_null: bool, secrets: dict | None = None):
     try:
-        return lookup(reference, inputs, step_outputs)
+        return lookup(reference, inputs, step_outputs, secrets)
     except ReferenceError:
         if missing_is_null:
             return None
@@ -283,7 +306,7 @@ def _interpolate(match: re.Match, inputs, step_outputs, missing_is_null: bool, b
     body = match["body"]
     if body is None:  # not a reference: the text stays as written
         return match.group(0)
-    value = _lookup(_reference(match, body), inputs, step_outputs, missing_is_null)
+    value = _lookup(_reference(match, body), inputs, step_outputs, missing_is_null, budget.secrets)
     if not isinstance(value, str):
         budget.check(value)  # json.dumps would build it all before spend() could count it
         value = json.dumps(value, ensure_ascii=False)

@@ -5,6 +5,7 @@ from workflows.definitions.issues import shown
 from workflows.definitions.parsing import too_deep
 from workflows.definitions.references import (
     INPUTS,
+    SECRETS,
     NestingError,
     Place,
     Reference,
@@ -17,7 +18,9 @@ from workflows.definitions.references import (
 # the format allows any value there, so this check watches the depth itself.
 STEP_INPUTS_DEPTH = 3
 
-REFERENCE_HELP = "write {{ inputs.NAME }} or {{ steps.ID.outputs.NAME }}, optionally followed by .key parts"
+REFERENCE_HELP = (
+    "write {{ inputs.NAME }}, {{ steps.ID.outputs.NAME }} or {{ secrets.NAME }}, optionally followed by .key parts"
+)
 
 
 class StepChecks:
@@ -61,7 +64,7 @@ class StepChecks:
             except NestingError:
                 self.issues.append(too_deep(f"{base}/inputs"))
             else:
-                self.check_references(found, malformed, index, parents)
+                self.check_references(found, malformed, index, parents, in_step_inputs=True)
                 if info is not None:
                     self.check_component_inputs(base, step, inputs, self.contract(step["component"]))
 
@@ -119,11 +122,16 @@ class StepChecks:
             )
         return info
 
-    def check_references(self, found, malformed, index: int | None, parents: list[str] | None) -> None:
+    def check_references(
+        self, found, malformed, index: int | None, parents: list[str] | None, in_step_inputs: bool = False
+    ) -> None:
         """Check references made by the step at `index` into `parents` (None, None: the workflow's outputs)."""
         for text, place in malformed:
             self.add("unknown_reference", f"{shown(text)} is not a reference", place_pointer(place), REFERENCE_HELP)
         for reference, place in found:
+            if reference.source == SECRETS:  # issue 20: credentials (secret_checks.py)
+                self.check_secret(reference, place, in_step_inputs)
+                continue
             parent = self.check_reference(reference, place)
             if parent is not None and index is not None:
                 parents.append(parent)

@@ -20,7 +20,8 @@ Results for registry components are cached by content hash.
 This module runs a validation and caches its results; the checks themselves
 live beside it: schema_checks.py (format errors, input schemas),
 step_checks.py (steps, references, outputs), contracts.py (step inputs
-against components' schemas), run_inputs.py (a run's inputs), parsing.py
+against components' schemas), secret_checks.py (credential references,
+issue 20), run_inputs.py (a run's inputs), parsing.py
 (JSON text and its limits) and issues.py (Issue and its wording).
 """
 
@@ -45,6 +46,7 @@ from workflows.definitions.issues import did_you_mean as _did_you_mean
 from workflows.definitions.parsing import nesting_exceeds, parse_definition, read_definition, too_deep
 from workflows.definitions.run_inputs import validate_inputs
 from workflows.definitions.schema_checks import ECMAValidator, SchemaChecks, format_issues
+from workflows.definitions.secret_checks import SecretChecks, SecretInfo
 from workflows.definitions.step_checks import StepChecks
 from workflows.metrics import timings
 
@@ -54,6 +56,7 @@ __all__ = [
     "ERROR",
     "MODES",
     "Issue",
+    "SecretInfo",
     "WARNING",
     "clear_cache",
     "make_issue",
@@ -78,16 +81,21 @@ _FORMAT_VALIDATOR = ECMAValidator(FORMAT_SCHEMA)
 # --- entry points --------------------------------------------------------------
 
 
-def validate(definition, mode: str = "normal", components: dict | None = None) -> dict:
+def validate(
+    definition, mode: str = "normal", components: dict | None = None, secrets: dict[str, SecretInfo] | None = None
+) -> dict:
     """Validate a parsed definition against the format and the components.
 
     `components` maps names to objects with .input_schema, .output_schema and
     .enabled (registry.lookup.ComponentInfo); by default the registry's, and
     then the result is cached. Explicit components are never cached.
+    `secrets` (issue 20): the credentials `{{ secrets.NAME }}` may name (those
+    of the workflow's team); None when no team is known: then only where such
+    references stand is checked (secret_checks.py).
     """
     _check_mode(mode)
     with timings.timed("validation"):  # timed so the metrics show what validating costs
-        return _validate(definition, mode, components)
+        return _validate(definition, mode, components, secrets)
 
 
 def validate_source(raw: bytes | str, mode: str = "normal", components: dict | None = None) -> dict:
@@ -115,30 +123,34 @@ def clear_cache() -> None:
 REGISTRY_REFUSALS = frozenset({"unknown_component", "disabled_component"})
 
 
-def _validate(definition, mode: str, components: dict | None) -> dict:
+def _validate(definition, mode: str, components: dict | None, secrets: dict | None = None) -> dict:
     if components is not None:
         with _collector_paused():
-            return _result(_Checker(definition, components).run(), mode)
+            return _result(_Checker(definition, components, secrets).run(), mode)
     digest = _digest(definition)
     generation = lookup.generation()
-    issues = _check_against_registry(definition, mode, digest)
+    issues = _check_against_registry(definition, mode, digest, secrets)
     if any(issue.code in REGISTRY_REFUSALS for issue in issues):
         # This process may see the registry up to a second late: before
         # refusing a component, make sure it was not registered or enabled
         # elsewhere a moment ago.
         lookup.recheck()
         if lookup.generation() != generation:
-            issues = _check_against_registry(definition, mode, digest)
+            issues = _check_against_registry(definition, mode, digest, secrets)
     return _result(issues, mode)
 
 
-def _check_against_registry(definition, mode: str, digest: str | None) -> tuple[Issue, ...]:
+def _check_against_registry(
+    definition, mode: str, digest: str | None, secrets: dict | None = None
+) -> tuple[Issue, ...]:
     """The issues of `definition` with the registry's components, cached per registry generation.
 
     The cache holds tuples of Issues, both immutable: what a caller does to a
     result (its dicts are made by _result on every call) can't reach it.
+    The credentials known (issue 20) are part of the key: another team's may differ.
     """
-    key = (digest, mode, lookup.generation()) if digest is not None else None
+    known = None if secrets is None else tuple(sorted(secrets.items()))
+    key = (digest, mode, lookup.generation(), known) if digest is not None else None
     if key is not None:
         with _cache_lock:
             stored = _cache.get(key)
@@ -148,7 +160,7 @@ def _check_against_registry(definition, mode: str, digest: str | None) -> tuple[
             return stored
     registry_components = lookup.components()
     with _collector_paused():
-        issues = tuple(_Checker(definition, registry_components).run())
+        issues = tuple(_Checker(definition, registry_components, secrets).run())
     if key is not None:
         with _cache_lock:
             _cache[key] = issues
@@ -204,7 +216,7 @@ def _check_mode(mode: str) -> None:
 # --- the checker ------------------------------------------------------------------------
 
 
-class _Checker(StepChecks, ContractChecks, SchemaChecks):
+class _Checker(StepChecks, ContractChecks, SchemaChecks, SecretChecks):
     """One validation run. Tolerates any shape: the format check reports what is wrong.
 
     The checks are in the classes it extends; what they share (the state, the
@@ -212,9 +224,10 @@ class _Checker(StepChecks, ContractChecks, SchemaChecks):
     whole definition are here.
     """
 
-    def __init__(self, definition, components: dict):
+    def __init__(self, definition, components: dict, secrets: dict | None = None):
         self.definition = definition
         self.components = components
+        self.secrets = secrets  # issue 20: credential name -> SecretInfo, None when no team is known
         self.issues: list[Issue] = []
         self.suggestions_left = SUGGESTION_BUDGET
         self.step_index: dict[str, int] = {}  # id -> index of its first step

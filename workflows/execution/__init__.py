@@ -21,6 +21,7 @@
     failpoints.py   named points where a test makes the worker kill itself
     embedded.py     the in-process Celery worker of embedded mode
     call_threads.py the threads components run in
+    step_logs.py    what a component logs, per attempt: bounded, pushed live, stored with its attempt
 
 Imports point one way (tests/test_house.py, tests/execution/test_import_graph.py): runs and tasks
 call the runner, which calls transitions and dispatch; nothing below calls

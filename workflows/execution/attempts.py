@@ -21,17 +21,19 @@ from django.utils import timezone
 from registry import lookup
 from registry.catalog import CATALOG, get_callable
 from registry.context import StepContext
+from workflows.credentials import resolution as credentials  # issue 20: `{{ secrets.NAME }}`
 from workflows.definitions import strict_json
 from workflows.definitions.conditions import ConditionError, evaluate_condition
 from workflows.definitions.references import ReferenceError, TooLarge, resolve
 from workflows.definitions.spec import StepSpec
-from workflows.execution import call_threads, transitions
+from workflows.execution import call_threads, step_logs, transitions
 from workflows.execution.connections import retrying
 from workflows.execution.messages import ClaimedStep, StepMessage
 from workflows.execution.models import StepRun
 from workflows.execution.plans import Compiled
 from workflows.execution.state import get_store
 from workflows.execution.status import StepStatus
+from workflows.execution.wait_specs import WAITING_COMPONENTS, BadWait, Wait, wait_of
 from workflows.redaction import redact
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,14 @@ class StepFailure(Exception):
 SKIPPED = object()
 
 
+@dataclass(frozen=True)
+class WaitingStep:
+    """What prepare returns for a waiting component's step: its resolved inputs and its wait."""
+
+    inputs: dict
+    wait: Wait
+
+
 @dataclass
 class Call:
     """A component called in a call thread for one claimed step."""
@@ -64,19 +74,25 @@ class Call:
     timeout: float
     box: dict = field(default_factory=dict)
     done: threading.Event = field(default_factory=threading.Event)
+    # Issue 20: the credentials the step reads. Only the call gets their values (secrets.inputs);
+    # `inputs`, which is recorded and shown, has `•••` in their place (credentials/resolution.py).
+    secrets: credentials.Secrets | None = None
 
     def start(self, on_done=None) -> None:
         """Call the component in a call thread; `on_done(self)` from that thread when it returns."""
         spec = CATALOG.get(self.info.name)
         function = get_callable(self.info.name, self.info.version, self.info.entrypoint, self.info.is_class)
-        kwargs = {**self.inputs, "context": self.context} if spec and spec.wants_context else self.inputs
+        inputs = self.inputs if self.secrets is None else self.secrets.inputs
+        kwargs = {**inputs, "context": self.context} if spec and spec.wants_context else inputs
 
         def call():
+            step_logs.attach(self.context)  # its logging goes to this attempt's log
             try:
                 self.box["value"] = function(**kwargs)
             except BaseException as exc:  # reported as the step's error, never raised in the worker
                 self.box["error"] = exc
             finally:
+                step_logs.detach()
                 connections.close_all()  # this thread's connections only
                 self.done.set()
                 if on_done is not None:
@@ -90,13 +106,14 @@ class Call:
             self.context.stop.set()
             raise StepFailure(f"timed out after {self.timeout:g} s", inputs=self.inputs)
         try:
-            return check_outputs(self.info, returned(self.box, self.context))
+            value = returned(self.box, self.context)
+            return check_outputs(self.info, value if self.secrets is None else self.secrets.hide(value))
         except StepFailure as failure:
             raise StepFailure(str(failure), failure.retryable, inputs=self.inputs) from failure
 
 
 def prepare(claimed: ClaimedStep, step: StepSpec, version: Compiled, upstream: dict | None, context: StepContext):
-    """A Call ready to start, or SKIPPED when `when` is false. Raises StepFailure.
+    """A Call ready to start, SKIPPED when `when` is false, or a WaitingStep. Raises StepFailure.
 
     Nothing else escapes: an unexpected error fails the attempt with its
     reason instead of leaving the step to its lease.
@@ -122,8 +139,10 @@ def _prepare(claimed: ClaimedStep, step: StepSpec, version: Compiled, upstream: 
             raise StepFailure(f"when: {exc}", retryable=False) from exc
     limit = settings.OAWEB_MAX_INPUT_BYTES
     try:
+        secrets = credentials.for_step(claimed, step)  # issue 20: None (no query) unless it reads a credential
+        shown = None if secrets is None else secrets.shown
         # Bounded: "{{ inputs.a }}" written 200 times must fail here, not after building 200 copies.
-        inputs = resolve(step.inputs, claimed.run_inputs, upstream, max_size=limit)
+        inputs = resolve(step.inputs, claimed.run_inputs, upstream, max_size=limit, secrets=shown)
     except TooLarge as exc:
         message = f"inputs would exceed {limit} bytes once references are filled in (OAWEB_MAX_INPUT_BYTES)"
         raise StepFailure(message, retryable=False) from exc
@@ -134,11 +153,18 @@ def _prepare(claimed: ClaimedStep, step: StepSpec, version: Compiled, upstream: 
         raise StepFailure(f"component {claimed.component} is unknown or disabled", retryable=False, inputs=inputs)
     try:
         inputs = schema_validator(info, "input")(inputs)
+        if secrets is not None:  # issue 20: the values, for the call alone
+            secrets = secrets.filled(step.inputs, claimed.run_inputs, upstream, schema_validator(info, "input"))
     except fastjsonschema.JsonSchemaException as exc:
         message = f"inputs do not match {info.name}'s input schema: {exc.message}"
         raise StepFailure(message, retryable=False, inputs=inputs) from exc
+    if info.name in WAITING_COMPONENTS:  # recorded as waiting, not called (waits.py)
+        try:
+            return WaitingStep(inputs, wait_of(info.name, inputs, timezone.now()))
+        except BadWait as exc:
+            raise StepFailure(str(exc), retryable=False, inputs=inputs) from exc
     timeout = step.timeout or info.timeout or settings.OAWEB_STEP_TIMEOUT
-    return Call(claimed, step, info, inputs, context, time.monotonic() + timeout, timeout)
+    return Call(claimed, step, info, inputs, context, time.monotonic() + timeout, timeout, secrets=secrets)
 
 
 def returned(box: dict, context: StepContext):
@@ -165,11 +191,13 @@ def call_with_timeout(function, inputs: dict, context: StepContext, timeout: flo
     kwargs = {**inputs, "context": context} if wants_context else inputs
 
     def call():
+        step_logs.attach(context)
         try:
             box["value"] = function(**kwargs)
         except BaseException as exc:
             box["error"] = exc
         finally:
+            step_logs.detach()
             connections.close_all()
             done.set()
 

@@ -3,7 +3,7 @@
 Groups: `run-<id>` for one run's page, `dashboard` for everything. The
 schema is documented in docs/events.md (a public contract).
 
-Events are frozen records (RunEvent, StepEvent, StepsEvent) until the
+Events are frozen records (RunEvent, StepEvent, StepsEvent, StepLogEvent) until the
 publisher hands them to the channel layer: there, and only there, each
 becomes its dict (`as_message`). A consumer reads a received dict back with
 `Event.from_message`.
@@ -62,6 +62,11 @@ class Event:
     def key(self) -> tuple:
         """What coalesces: a newer event with the same key replaces an unsent older one."""
         return (self.type, self.run, None)
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        """Where it is sent: its run's page and the dashboard."""
+        return (run_group(self.run), DASHBOARD_GROUP)
 
     def as_message(self) -> dict:
         """The event as the channel layer carries it (docs/events.md, a public contract)."""
@@ -155,7 +160,29 @@ class StepsEvent(Event):
     at: float | None = None
 
 
-EVENT_TYPES: dict[str, type[Event]] = {kind.type: kind for kind in (RunEvent, StepEvent, StepsEvent)}
+@dataclass(frozen=True, slots=True)
+class StepLogEvent(Event):
+    """New lines of a step attempt's log (workflows/execution/step_logs.py), a batch at most every 0.5 s."""
+
+    type: ClassVar[str] = "step.log"
+    run: int
+    step: str
+    attempt: int
+    first: int  # the number of lines[0] in the attempt's log, from 0: a gap or a repeat shows
+    lines: tuple[str, ...]
+    at: float | None = None
+
+    @property
+    def key(self) -> tuple:
+        # Never coalesced: each batch holds other lines than the one before.
+        return (self.type, self.run, self.step, self.attempt, self.first)
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        return (run_group(self.run),)  # the dashboard shows no logs
+
+
+EVENT_TYPES: dict[str, type[Event]] = {kind.type: kind for kind in (RunEvent, StepEvent, StepsEvent, StepLogEvent)}
 
 
 def run_changed(run: "Run") -> None:
@@ -268,7 +295,7 @@ class Publisher:
 
 
 async def _send_all(layer, events: list[Event]) -> None:
-    targets = [(event, (run_group(event.run), DASHBOARD_GROUP)) for event in events]
+    targets = [(event, event.groups) for event in events]
     listened = await listened_groups(layer, {group for _, groups in targets for group in groups})
     for event, groups in targets:
         # The one place an event becomes a dict: channel messages are msgpack-able dicts.

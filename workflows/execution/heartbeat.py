@@ -25,22 +25,53 @@ log = logging.getLogger(__name__)
 
 
 class RunningSteps:
-    """The steps this process is executing now: step run id -> (attempt, context)."""
+    """The steps this process is executing now, and those it holds to run next: step run id -> (attempt, context).
+
+    Held steps (a worker's backlog, runner.py) are claimed and leased like
+    running ones, so the heartbeat renews their leases and stops them when
+    their run is cancelled, but they take no slot until they start.
+    """
 
     def __init__(self):
         self._steps = {}
+        self._held = {}
         self._lock = threading.Lock()
         self._freed = threading.Condition(self._lock)
+        self._listeners = set()  # called when a step ends here: deliveries holding steps that wait for a slot
 
     def add(self, step_run_id, attempt, context):
         with self._lock:
+            self._held.pop(step_run_id, None)
             self._steps[step_run_id] = (attempt, context)
         ensure_maintenance_thread()
+
+    def hold(self, step_run_id, attempt, context):
+        with self._lock:
+            self._held[step_run_id] = (attempt, context)
+        ensure_maintenance_thread()
+
+    def release(self, step_run_ids):
+        """Forget held steps that will not start here (their lease then runs out: the reaper re-queues them)."""
+        with self._lock:
+            for step_run_id in step_run_ids:
+                self._held.pop(step_run_id, None)
 
     def remove(self, step_run_id):
         with self._lock:
             self._steps.pop(step_run_id, None)
             self._freed.notify()
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener()
+
+    def listen(self, listener) -> None:
+        """Call `listener()` whenever a step of this process ends (a slot frees), until unlisten."""
+        with self._lock:
+            self._listeners.add(listener)
+
+    def unlisten(self, listener) -> None:
+        with self._lock:
+            self._listeners.discard(listener)
 
     def count(self) -> int:
         with self._lock:
@@ -59,13 +90,14 @@ class RunningSteps:
     def stop(self, step_run_ids) -> None:
         """Tell those of these steps running in this process to stop now (a cancel made here)."""
         with self._lock:
-            contexts = [self._steps[pk][1] for pk in step_run_ids if pk in self._steps]
+            known = {**self._held, **self._steps}
+            contexts = [known[pk][1] for pk in step_run_ids if pk in known]
         for context in contexts:
             context.stop.set()
 
     def snapshot(self):
         with self._lock:
-            return dict(self._steps)
+            return {**self._held, **self._steps}
 
 
 running_steps = RunningSteps()

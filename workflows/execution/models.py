@@ -85,6 +85,10 @@ class StepRun(models.Model):
     # step back in its queue (the worker is presumed dead).
     lease_expires = models.DateTimeField(null=True, blank=True)
     reused_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # A waiting step's wait (execution/waits.py): {"kind": "approval" | "event" | "time", ...}, and
+    # when it ends by itself (a timeout or the time waited for), which the heartbeat's sweep finds.
+    wait = models.JSONField(null=True, blank=True)
+    wait_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["run", "id"]
@@ -94,6 +98,7 @@ class StepRun(models.Model):
             models.Index(fields=["status", "finished"], name="steprun_status_finished"),
             # The reaper: running steps whose lease expired.
             models.Index(fields=["status", "lease_expires"], name="steprun_status_lease"),
+            models.Index(fields=["status", "wait_until"], name="steprun_status_wait_until"),
         ]
 
     def __str__(self):
@@ -128,6 +133,10 @@ class StepAttempt(models.Model):
     finished = models.DateTimeField(null=True, blank=True)
     # The backoff waited before this attempt (seconds), as computed.
     delay = models.FloatField(default=0)
+    # What the component logged (context.log, and Python logging in its call thread): redacted lines
+    # joined by newlines, bounded by OAWEB_STEP_LOG_BYTES (execution/step_logs.py); "" when it logged
+    # nothing. Written with the attempt's row; the database's default serves the writes that leave it out.
+    log = models.TextField(blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["step_run", "number"]

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from registry import lookup
 from workflows.definitions.retry import RetryPolicy
-from workflows.execution import dispatch, failpoints, heartbeat, transitions
+from workflows.execution import dispatch, failpoints, heartbeat, transitions, waits
 from workflows.execution.messages import Advance
 from workflows.execution.plans import compiled_of
 from workflows.execution.state import get_store
@@ -68,6 +68,7 @@ def reap() -> None:
             if advance.recorded:
                 log.warning("run %s: repaired from its steps' statuses", run_id)
             follow_up(advance)
+        waits.end_due(now)
 
 
 def take_back_lost_step(row, now) -> Advance:

@@ -24,17 +24,17 @@ from dataclasses import dataclass, replace
 from queue import Empty, SimpleQueue
 
 from django.conf import settings
+from django.utils import timezone
 
 from registry import lookup
 from registry.context import StepContext
 from workflows.definitions.retry import RetryPolicy, retry_delay
 from workflows.definitions.spec import StepSpec
-from workflows.execution import commits, dispatch, events, failpoints, transitions
-from workflows.execution.attempts import SKIPPED, Call, StepFailure, prepare
+from workflows.execution import commits, dispatch, events, failpoints, pace, step_logs, transitions
+from workflows.execution.attempts import SKIPPED, Call, StepFailure, WaitingStep, prepare
 from workflows.execution.connections import retrying
 from workflows.execution.heartbeat import running_steps
 from workflows.execution.messages import Advance, ClaimedStep, StepMessage, StepState
-from workflows.execution.models import Run
 from workflows.execution.plans import Compiled, compiled
 from workflows.execution.status import StepStatus
 from workflows.execution.transitions import Success
@@ -72,8 +72,8 @@ def execute(message: StepMessage, task_id: str = "") -> None:
     if claim is None:
         return  # a duplicate delivery, a cancelled run or a finished step
     claimed, started_run = claim
-    if started_run:
-        events.run_changed(Run.objects.get(pk=claimed.run_id))
+    if started_run is not None:
+        events.run_changed(started_run)
     Local(task_id).run([(claimed, message.upstream)])
 
 
@@ -86,21 +86,42 @@ class Local:
         self.todo: deque[tuple[ClaimedStep, dict | None]] = deque()
         self.calls: dict[int, Call] = {}  # step run id -> its call, while it runs
         self.finished: SimpleQueue[int] = SimpleQueue()  # step run ids whose call returned
+        self.held: dict[int, tuple[StepContext, float]] = {}  # claimed, waiting for a slot: (context, since)
 
     def run(self, claimed_steps) -> None:
         self.todo.extend(claimed_steps)
-        while self.todo or self.calls:
-            while self.todo:
-                self.begin(*self.todo.popleft())
-            if self.calls:
-                self.collect()
+        # A slot freed by another delivery's step wakes this one if it holds steps waiting for a slot.
+        running_steps.listen(self.wake)
+        try:
+            while self.todo or self.calls:
+                while self.todo and self.may_start():
+                    self.begin(*self.todo.popleft())
+                if self.calls:
+                    self.collect()
+        finally:  # held steps not started (an error escaped): their leases run out, the reaper re-queues them
+            running_steps.unlisten(self.wake)
+            running_steps.release(claimed.step_run_id for claimed, _ in self.todo)
+
+    def wake(self) -> None:
+        if self.todo:
+            self.finished.put(WAKE)
+
+    def may_start(self) -> bool:
+        """The delivery's own slot always; more calls at once only while the process has slots free."""
+        return not self.calls or free_slots() > 0
 
     def begin(self, claimed: ClaimedStep, upstream: dict | None) -> None:
+        context, since = self.held.pop(claimed.step_run_id, (None, 0.0))
+        if context is not None:
+            running_steps.release([claimed.step_run_id])  # running from here on (or skipped, failed)
+            if not still_ours(claimed, context, since):
+                return  # cancelled or taken over while it waited in the backlog
+            claimed = replace(claimed, started=timezone.now())  # its attempt ran from here, not from the claim
+        context = context or StepContext(run_id=claimed.run_id, step_id=claimed.step_id, attempt=claimed.attempt)
         events.step_changed(StepState.of_claimed(claimed, StepStatus.RUNNING))
         failpoints.hit("step.claimed")
         version = compiled(claimed.version_id, claimed.version_hash)
         step = version.spec.steps[claimed.step_id]
-        context = StepContext(run_id=claimed.run_id, step_id=claimed.step_id, attempt=claimed.attempt)
         try:
             call = prepare(claimed, step, version, upstream, context)
         except StepFailure as failure:
@@ -108,6 +129,9 @@ class Local:
             return
         if call is SKIPPED:
             self.after(retrying(transitions.skip, claimed, version.plan))
+            return
+        if isinstance(call, WaitingStep):  # it waits holding no worker: this thread moves on
+            self.after(retrying(transitions.wait, claimed, call.inputs, call.wait))
             return
         running_steps.add(claimed.step_run_id, claimed.attempt, context)
         self.calls[claimed.step_run_id] = call
@@ -126,6 +150,7 @@ class Local:
                 over.add(self.finished.get_nowait())
             except Empty:
                 break
+        over.discard(WAKE)
         now = time.monotonic()
         over.update(pk for pk, call in self.calls.items() if call.deadline <= now)
         successes, version = [], None
@@ -134,13 +159,15 @@ class Local:
             if call is None:
                 continue  # a call that timed out earlier came back: already recorded as failed
             running_steps.remove(pk)
+            pace.observe(call.claimed.component, now - (call.deadline - call.timeout))
             version = compiled(call.claimed.version_id, call.claimed.version_hash)
+            log = step_logs.close(call.context)  # "" unless the component logged
             try:
                 outputs, size = call.outputs()
             except StepFailure as failure:
-                self.after(record_failure(call.claimed, version, call.step, failure))
+                self.after(record_failure(call.claimed, version, call.step, failure, log))
                 continue
-            successes.append((Success(call.claimed, call.inputs, outputs), size))
+            successes.append((Success(call.claimed, call.inputs, outputs, log), size))
         if successes:
             self.succeed(successes, version)
 
@@ -148,6 +175,9 @@ class Local:
         go_on_with = self.go_on_with(version, [success.claimed.step_id for success, _ in successes], len(successes))
         records = [success for success, _ in successes]
         advance = commits.groups.record(records, version, go_on_with, self.task_id)
+        for record in records:  # steps logging and cancelled meanwhile: their lines join the cancel's attempt rows
+            if record.log and record.claimed.step_run_id not in advance.recorded_ids:
+                step_logs.store_unrecorded(record.claimed.step_run_id, record.claimed.attempt, record.log)
         outputs = {success.claimed.step_id: success.outputs for success in records}
         size = sum(size for _, size in successes)
         if size <= HANDOFF_MAX_BYTES:
@@ -155,24 +185,54 @@ class Local:
         self.after(advance)
         if advance.continued:
             self.budget.steps -= len(advance.continued)
+            self.keep(advance.continued, outputs)
             failpoints.hit("step.continuing")
-            self.todo.extend((child, outputs) for child in advance.continued)
+
+    def keep(self, claimed_steps, upstream: dict | None) -> None:
+        """Hold steps claimed for this delivery until a slot frees: the heartbeat renews their leases meanwhile."""
+        for claimed in claimed_steps:
+            context = StepContext(run_id=claimed.run_id, step_id=claimed.step_id, attempt=claimed.attempt)
+            self.held[claimed.step_run_id] = (context, time.monotonic())
+            running_steps.hold(claimed.step_run_id, claimed.attempt, context)
+            self.todo.append((claimed, upstream))
 
     def go_on_with(self, version: Compiled, step_ids, freed: int) -> tuple[str, ...]:
-        """The children to claim for this worker if they become ready: as many as it has slots for.
+        """The children to claim for this worker if they become ready.
 
-        At least the slots the finished steps freed; in a threads pool, every
-        slot of the process no step holds (deliveries then wait for a slot:
-        tasks.py). A prefork child runs one step at a time.
+        As many as it has slots for: at least the slots the finished steps
+        freed; in a threads pool, every slot of the process no step holds
+        (deliveries then wait for a slot: tasks.py). Then a backlog of short
+        ones it runs as slots free up (pace.py). A prefork child runs one step
+        at a time.
         """
-        slots = max(freed, free_slots())
-        slots = min(slots, self.budget.left())
-        if slots <= 0:
+        budget = self.budget.left()
+        if budget <= 0:
             return ()
-        return dispatch.continuable(version, step_ids)[:slots]
+        children = dispatch.continuable(version, step_ids)
+        slots = min(max(freed, free_slots()), budget, len(children))
+        components = (version.spec.steps[child].component for child in children[slots:])
+        kept = pace.backlog(components, identity.get("concurrency") or 1, budget - slots)
+        return children[: slots + kept]
 
     def after(self, advance: Advance) -> None:
         dispatch.after_commit(advance, from_step=True)
+
+
+# Put on a delivery's queue of finished calls when a slot freed elsewhere in the process.
+WAKE = -1
+
+# A held step that waited longer than this is checked against the database before
+# it starts: the heartbeat (every few seconds) may not have seen its run cancelled yet.
+RECHECK_HELD_SECONDS = 0.2
+
+
+def still_ours(claimed: ClaimedStep, context: StepContext, since: float) -> bool:
+    """Whether a held step may start: not stopped by the heartbeat nor, after a long wait, cancelled."""
+    if context.stop.is_set():
+        return False
+    if time.monotonic() - since < RECHECK_HELD_SECONDS:
+        return True
+    return retrying(transitions.still_held, claimed)
 
 
 def free_slots() -> int:
@@ -199,10 +259,16 @@ def with_handoffs(advance: Advance, version: Compiled, outputs: dict) -> Advance
     return replace(advance, ready=ready)
 
 
-def record_failure(claimed: ClaimedStep, version: Compiled, step: StepSpec, failure: StepFailure) -> Advance:
+def record_failure(
+    claimed: ClaimedStep, version: Compiled, step: StepSpec, failure: StepFailure, log: str = ""
+) -> Advance:
     info = lookup.get(claimed.component)
     policy = RetryPolicy.from_config(step.retry, info.retry if info else None)
     if failure.retryable and claimed.attempt < policy.max_attempts:
         wait = retry_delay(policy, claimed.attempt)
-        return retrying(transitions.retry, claimed, failure.inputs, str(failure), wait)
-    return retrying(transitions.fail, claimed, version.plan, failure.inputs, str(failure))
+        advance = retrying(transitions.retry, claimed, failure.inputs, str(failure), wait, log)
+    else:
+        advance = retrying(transitions.fail, claimed, version.plan, failure.inputs, str(failure), log)
+    if log and not advance.recorded:  # cancelled or taken back meanwhile: the lines join that attempt row
+        step_logs.store_unrecorded(claimed.step_run_id, claimed.attempt, log)
+    return advance

@@ -36,6 +36,22 @@ class RunRefused(Exception):
         self.issues = issues or []
 
 
+class WorkflowArchived(RunRefused):
+    """The workflow is archived: its runs stay readable, but it starts none (issue 18)."""
+
+
+def check_not_archived(version) -> None:
+    """WorkflowArchived when the version's workflow is archived.
+
+    Every door (page, API, CLI, schedule, webhook) starts through start_run or
+    rerun, which call this first. Read afresh: the caller's Workflow may be stale.
+    """
+    archived = Workflow.objects.filter(pk=version.workflow_id, archived_at__isnull=False)
+    slug = archived.values_list("slug", flat=True).first()
+    if slug is not None:
+        raise WorkflowArchived(f"workflow {slug} is archived: unarchive it to start runs")
+
+
 def start_run(target, inputs: dict | None = None, user=None, priority: int | None = None, trigger="manual") -> Run:
     """Check inputs, write the Run and its StepRuns in one transaction, publish the roots on commit.
 
@@ -46,6 +62,7 @@ def start_run(target, inputs: dict | None = None, user=None, priority: int | Non
     version = target.latest_version() if isinstance(target, Workflow) else target
     if version is None:
         raise RunRefused(f"workflow {target} has no version")
+    check_not_archived(version)
     values, issues = validate_inputs(version.definition, inputs or {})
     if issues:
         raise RunRefused("; ".join(f"{issue['path'] or '/'}: {issue['message']}" for issue in issues), issues)
@@ -56,6 +73,7 @@ def rerun(run: Run, user=None) -> Run:
     """A new run of the same version and inputs that reuses the steps that succeeded."""
     if run.status not in (RunStatus.FAILED, RunStatus.CANCELLED):
         raise RunRefused(f"only a failed or cancelled run can be re-run; run {run.pk} is {run.status}")
+    check_not_archived(run.version)
     reused = {step.step_id: step for step in run.steps.filter(status=StepStatus.SUCCEEDED)}
     return _create_run(
         run.version, run.inputs, user=user, priority=run.priority, trigger="rerun", rerun_of=run, reused=reused

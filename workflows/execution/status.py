@@ -8,9 +8,11 @@ A step: pending (waiting for parents) -> queued (a message is on its way, or
 it waits for its backoff) -> running -> succeeded | failed | retrying (->
 queued again). A step is skipped when its `when` is false or an ancestor
 failed or was skipped, and cancelled with its run. A step created at run
-time (a map's items) starts pending or queued like any other; a step waiting
-for a child run, a person or an event will be `waiting`: running holds a
-worker, waiting holds only a row.
+time (a map's items) starts pending or queued like any other. A step that
+waits for a child run, a person, an event or a time is `waiting`: its worker
+claimed it, resolved its inputs and let it go; running holds a worker,
+waiting holds only a row. What it waits for ends it (waits.py): succeeded,
+failed, or retrying (a sub-workflow's retry starts a new child).
 """
 
 from django.db import models
@@ -33,6 +35,7 @@ class StepStatus(models.TextChoices):
     QUEUED = "queued"
     RUNNING = "running"
     RETRYING = "retrying"
+    WAITING = "waiting"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     SKIPPED = "skipped"
@@ -40,7 +43,11 @@ class StepStatus(models.TextChoices):
 
 
 StepStatus.FINAL = frozenset({StepStatus.SUCCEEDED, StepStatus.FAILED, StepStatus.SKIPPED, StepStatus.CANCELLED})
-StepStatus.ACTIVE = frozenset({StepStatus.PENDING, StepStatus.QUEUED, StepStatus.RETRYING, StepStatus.RUNNING})
+StepStatus.ACTIVE = frozenset(
+    {StepStatus.PENDING, StepStatus.QUEUED, StepStatus.RETRYING, StepStatus.RUNNING, StepStatus.WAITING}
+)
+# Held by this attempt, whether a worker runs it or it waits: what its outcome may end.
+StepStatus.HELD = frozenset({StepStatus.RUNNING, StepStatus.WAITING})
 # Waiting for a message to be taken: what the reaper resends when nobody holds it.
 StepStatus.WAITING_FOR_WORKER = frozenset({StepStatus.QUEUED, StepStatus.RETRYING})
 
@@ -66,6 +73,10 @@ STEP_TRANSITIONS = {
     (S.RUNNING, S.RETRYING): "its attempt failed and its retry policy allows another",
     (S.RUNNING, S.FAILED): "its last attempt failed",
     (S.RUNNING, S.QUEUED): "the reaper took it from a worker that stopped renewing its lease",
+    (S.RUNNING, S.WAITING): "it waits for a child run, a person, an event or a time, holding no worker",
+    (S.WAITING, S.SUCCEEDED): "what it waited for came: approved, the event, the time, its child run's success",
+    (S.WAITING, S.RETRYING): "its child run failed and its retry policy allows another",
+    (S.WAITING, S.FAILED): "rejected, timed out, or its child run failed for good",
     **{(status, S.CANCELLED): "its run was cancelled" for status in StepStatus.ACTIVE},
 }
 

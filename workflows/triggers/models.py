@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from workflows.audit.models import record
 from workflows.definitions.validation import validate_inputs
 from workflows.tokens import digest, new_secret
 from workflows.triggers import beat
@@ -69,7 +70,9 @@ class Schedule(models.Model):
     def save(self, *args, **kwargs):
         # A schedule that cannot run must never be stored: beat would fire it forever.
         self.full_clean()
+        action = "schedule.create" if self.pk is None else "schedule.change"
         super().save(*args, **kwargs)
+        record(action, self, details={"cron": self.cron, "enabled": self.enabled})  # issue 20: the audit log
 
     def clean(self):
         super().clean()
@@ -91,6 +94,7 @@ class Schedule(models.Model):
         return beat.sync_schedule(self)
 
     def delete(self, *args, **kwargs):
+        record("schedule.delete", self)  # issue 20: the audit log
         beat.remove_periodic_task(self)
         return super().delete(*args, **kwargs)
 
@@ -118,6 +122,19 @@ class WebhookTrigger(models.Model):
 
     def __str__(self):
         return f"webhook {self.token_prefix}… of {self.workflow_id}"
+
+    def save(self, *args, **kwargs):
+        # Issue 20: every change is in the audit log; rotate() is the one save that writes a new token.
+        if self.pk is None:
+            action = "webhook.create"
+        else:
+            action = "webhook.rotate" if "token_hash" in (kwargs.get("update_fields") or ()) else "webhook.change"
+        super().save(*args, **kwargs)
+        record(action, self, details={"name": self.name, "enabled": self.enabled})
+
+    def delete(self, *args, **kwargs):
+        record("webhook.delete", self)  # issue 20: the audit log
+        return super().delete(*args, **kwargs)
 
     def set_token(self) -> str:
         """Give this trigger a fresh token (not saved); returns it: the only time it is visible."""

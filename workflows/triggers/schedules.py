@@ -6,6 +6,7 @@ from celery import shared_task
 from django.db import close_old_connections
 from django.utils import timezone
 
+from workflows.audit.models import record
 from workflows.execution import runs as engine
 from workflows.execution.state import StateUnavailable
 from workflows.triggers.beat import TASK_NAME, periodic_task_name, remove_periodic_task_named
@@ -31,6 +32,8 @@ def fire_schedule(schedule: Schedule):
         Schedule.objects.filter(pk=schedule.pk).update(last_fired=now, last_error=str(exc) or type(exc).__name__)
         return None
     Schedule.objects.filter(pk=schedule.pk).update(last_fired=now, last_run=run, last_error="")
+    # Issue 20: the audit log; a schedule starts on its creator's behalf.
+    record("run.start", run, user=schedule.created_by, details={"trigger": "schedule", "schedule": schedule.pk})
     return run
 
 

@@ -15,10 +15,18 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from workflows.execution.events import DASHBOARD_GROUP, Event, RunEvent, StepEvent, StepsEvent, run_group
+from workflows.execution.events import (
+    DASHBOARD_GROUP,
+    Event,
+    RunEvent,
+    StepEvent,
+    StepLogEvent,
+    StepsEvent,
+    run_group,
+)
 from workflows.execution.models import Run
 from workflows.models import Workflow
-from workflows.web import live
+from workflows.web import live, log_lines
 
 REFUSED = 4403
 RUN_MIN_INTERVAL = 0.1  # at most ten updates a second per page
@@ -93,6 +101,9 @@ class RunConsumer(CoalescingConsumer):
 
     async def oaweb_event(self, message):
         event = Event.from_message(message["event"])
+        if isinstance(event, StepLogEvent):  # step logs: already batched by the worker, sent as they come
+            await self.send(text_data=log_lines.live_html(event))
+            return
         if isinstance(event, StepEvent):
             self.changed_steps.add(event.step)
         elif isinstance(event, StepsEvent):

@@ -2,7 +2,9 @@
 
 Saving is services.save_definition, as for the API and import_workflow:
 the same validation, ownership and team rules; this module only turns a
-refusal into issues shown on their lines.
+refusal into issues shown on their lines. The page also carries what the
+editor completes from the registry (completions.py); the issues carry their
+JSON Pointers, which editor.js underlines in the text.
 
 The editor posts its text as multipart/form-data, whose size is the text's
 own (a URL-encoded form would triple quotes, braces and line breaks), and
@@ -33,6 +35,7 @@ from workflows.definitions.validation import ERROR, parse_definition, validate
 from workflows.models import Team
 from workflows.web import examples
 from workflows.web.access import get_workflow_for
+from workflows.web.completions import registry_completions
 from workflows.web.workflow_pages import pretty
 
 IMPORT_MAX_BYTES = 2 * 1024 * 1024
@@ -84,7 +87,7 @@ def too_large_result(sent: int | None, kept: bool = True) -> dict:
     if not kept:
         message += " The text could not be read back: your browser's Back button returns to it."
     issue = make_issue("too_large", message, suggestion=f"split the workflow into smaller ones, or raise {setting}")
-    return {"valid": False, "issues": [{**issue.as_dict(), "line": None}]}
+    return {"valid": False, "issues": [{**issue.as_dict(), "line": None, "column": None}]}
 
 
 def _size_first(too_large):
@@ -134,7 +137,8 @@ def with_lines(text: str, issues: list[dict], parsed: bool = True) -> list[dict]
     """The issues, each with the line of the source its path (or syntax error) points at.
 
     A path missing from the source (a required key that isn't there) points
-    at its nearest existing parent.
+    at its nearest existing parent. A syntax error also gets its `column`
+    (None for the others: the editor finds their spans from their paths).
     """
     if not issues:
         return []
@@ -146,13 +150,14 @@ def with_lines(text: str, issues: list[dict], parsed: bool = True) -> list[dict]
             source_map = {}
     lined = []
     for issue in issues:
-        line = None
+        line = column = None
         match = _SYNTAX_AT_RE.search(issue["message"]) if issue["code"] == "invalid_json" else None
         if match:
-            line = int(match.group(1))
+            # No tree to find a pointer in: the editor underlines this column (editor.js).
+            line, column = int(match.group(1)), int(match.group(2))
         elif source_map:
             line = _line_of(source_map, issue.get("path") or "")
-        lined.append({**issue, "line": line})
+        lined.append({**issue, "line": line, "column": column})
     return lined
 
 
@@ -303,6 +308,7 @@ def _editor(request, source: str, workflow=None, result=None, status=200):
         "max_source_setting": max_setting,
         # Checking the empty editor would hide why the text isn't there.
         "check_on_load": not unread,
+        "completions": registry_completions(),
         **issues_context(result),
     }
     return render(request, "workflows/editor.html", context, status=status)

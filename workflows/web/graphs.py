@@ -6,13 +6,20 @@ templates/workflows/_dag.html with `graph=dag_json(...)`.
 
 import json
 
+from registry import lookup
 from workflows.definitions.graph import step_parents
 
 NO_STATUS = ""
+NO_KIND = ""  # a component the registry doesn't know (yet): drawn without a kind
+
+
+def component_kinds() -> dict[str, str]:
+    """Each registered component's kind (agent, tool, transform), from the registry's cached lookup."""
+    return {name: info.kind for name, info in lookup.components().items()}
 
 
 def dag_json(definition: dict, statuses: dict[str, str] | None = None) -> str:
-    """`{"nodes": [{"id", "component", "status"}], "edges": [[from, to], ...]}` as JSON text.
+    """`{"nodes": [{"id", "component", "kind", "status"}], "edges": [[from, to], ...]}` as JSON text.
 
     Edges are the graph's own (workflows.definitions.graph.step_parents: depends_on and
     the step references in inputs and `when`), so the picture and the engine
@@ -24,6 +31,7 @@ def dag_json(definition: dict, statuses: dict[str, str] | None = None) -> str:
     statuses = statuses or {}
     steps = definition.get("steps") if isinstance(definition, dict) else None
     steps = [step for step in steps if isinstance(step, dict)] if isinstance(steps, list) else []
+    kinds = component_kinds()
     nodes = []
     known: set[str] = set()
     for step in steps:
@@ -32,10 +40,12 @@ def dag_json(definition: dict, statuses: dict[str, str] | None = None) -> str:
             continue
         known.add(step_id)
         component = step.get("component")
+        component = component if isinstance(component, str) else ""
         nodes.append(
             {
                 "id": step_id,
-                "component": component if isinstance(component, str) else "",
+                "component": component,
+                "kind": kinds.get(component, NO_KIND),
                 "status": statuses.get(step_id, NO_STATUS),
             }
         )
@@ -46,7 +56,8 @@ def dag_json(definition: dict, statuses: dict[str, str] | None = None) -> str:
         if not isinstance(step_id, str) or step_id in seen:
             continue
         seen.add(step_id)
-        parents = sorted(step_parents(step) & known - {step_id})
+        # (parents & known) first: `known - {step_id}` would copy the whole set for every step.
+        parents = sorted((step_parents(step) & known) - {step_id})
         edges.extend([parent, step_id] for parent in parents)
     return json.dumps({"nodes": nodes, "edges": edges}, ensure_ascii=False, separators=(",", ":"))
 
@@ -58,9 +69,17 @@ def plan_graph(plan, statuses: dict[str, str] | None = None) -> dict:
     graph as a JSON string inside JSON would cost the page a fifth more.
     """
     statuses = statuses or {}
-    nodes = [
-        {"id": step_id, "component": step.get("component", ""), "status": statuses.get(step_id, NO_STATUS)}
-        for step_id, step in plan.steps.items()
-    ]
+    kinds = component_kinds()
+    nodes = []
+    for step_id, step in plan.steps.items():
+        component = step.get("component", "")
+        nodes.append(
+            {
+                "id": step_id,
+                "component": component,
+                "kind": kinds.get(component, NO_KIND),
+                "status": statuses.get(step_id, NO_STATUS),
+            }
+        )
     edges = [[parent, step_id] for step_id in plan.steps for parent in sorted(plan.parents[step_id])]
     return {"nodes": nodes, "edges": edges}

@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass, field
 
 from workflows.definitions import strict_json
+from workflows.redaction import redact_data
 
 TEXT = "text"
 NUMBER = "number"
@@ -39,6 +40,7 @@ class Field:
     checked: bool = False
     choices: list[tuple[str, str]] = field(default_factory=list)  # (option value, label)
     error: str = ""
+    kept: bool = False  # left empty on purpose: empty keeps the earlier run's value (a secret, not shown)
 
     @property
     def html_name(self) -> str:
@@ -81,6 +83,51 @@ def fields(definition, data=None, errors: dict | None = None) -> list[Field]:
             item.value, item.checked = _shown(kind, schema["default"]), schema["default"] is True
         shown.append(item)
     return shown
+
+
+def values_as_data(definition, values: dict) -> tuple[dict, set[str]]:
+    """A run's input values as the posted form would carry them, for a form prefilled with them (Run again).
+
+    Returns (data, kept): a value that holds a secret (one the pages mask:
+    workflows/redaction.py) is left out of the data, so it is never written
+    into the page, and its name is in `kept`: parse_again uses the run's value
+    when its field stays empty.
+    """
+    data, kept = {}, set()
+    for name, schema in declared_inputs(definition).items():
+        if name not in values:
+            continue
+        value, kind = values[name], kind_of(schema)
+        if redact_data(value) != value:
+            kept.add(name)
+        elif kind == CHECKBOX:
+            if value is True:
+                data[PREFIX + name] = "on"
+        else:
+            data[PREFIX + name] = _shown(kind, value)
+    return data, kept
+
+
+def prefilled(definition, values: dict, data=None, errors: dict | None = None) -> list[Field]:
+    """The form of `definition` prefilled with a run's `values` (or re-shown with `data` and `errors`)."""
+    shown, kept = values_as_data(definition, values)
+    form = fields(definition, shown if data is None else data, errors)
+    for item in form:
+        if item.name in kept:
+            item.kept, item.required = True, False
+            if data is None:
+                item.value = ""
+    return form
+
+
+def parse_again(definition, data, previous: dict) -> tuple[dict, dict[str, str]]:
+    """parse, where a kept field (see values_as_data) left empty takes the earlier run's value."""
+    values, errors = parse(definition, data)
+    _, kept = values_as_data(definition, previous)
+    for name in kept:
+        if not data.get(PREFIX + name, "").strip():
+            values[name] = previous[name]
+    return values, errors
 
 
 def parse(definition, data) -> tuple[dict, dict[str, str]]:

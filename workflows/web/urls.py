@@ -3,7 +3,11 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from workflows.alerts import pages as alert_pages  # issue 20
+from workflows.audit import pages as audit_pages  # issue 20
+from workflows.credentials import pages as credential_pages  # issue 20
 from workflows.web import (
+    approvals,
     components,
     dashboard,
     editor,
@@ -31,6 +35,17 @@ urlpatterns = [
         "workflows/<slug:slug>/versions/<int:version_id>/export/", workflow_pages.version_export, name="version-export"
     ),
     path("workflows/<slug:slug>/run/", workflow_pages.start_run, name="workflow-run"),
+    # --- managing a workflow (issue 18) ---
+    path(
+        "workflows/<slug:slug>/archive/", workflow_pages.workflow_archive, {"archived": True}, name="workflow-archive"
+    ),
+    path(
+        "workflows/<slug:slug>/unarchive/",
+        workflow_pages.workflow_archive,
+        {"archived": False},
+        name="workflow-unarchive",
+    ),
+    path("workflows/<slug:slug>/delete/", workflow_pages.workflow_delete, name="workflow-delete"),
     # --- schedules and webhooks of a workflow (a panel the detail page loads) ---
     path("workflows/<slug:slug>/triggers/", trigger_panel.trigger_panel, name="workflow-triggers"),
     path("workflows/<slug:slug>/schedules/", trigger_panel.schedule_create, name="schedule-create"),
@@ -39,9 +54,13 @@ urlpatterns = [
     path("workflows/<slug:slug>/webhooks/<int:webhook_id>/", trigger_panel.webhook_change, name="webhook-change"),
     # --- runs ---
     path("runs/", runs.run_list, name="run-list"),
+    path("runs/cancel/", runs.run_cancel_selected, name="run-cancel-selected"),  # issue 18: bulk cancel
+    path("runs/<int:run_id>/again/", runs.run_again, name="run-again"),  # issue 18: run again, inputs editable
     path("runs/<int:run_id>/", runs.run_detail, name="run-detail"),
     path("runs/<int:run_id>/steps/<str:step_id>/", runs.step_detail, name="step-detail"),
     path("runs/<int:run_id>/cancel/", runs.run_cancel, name="run-cancel"),
+    path("runs/<int:run_id>/steps/<str:step_id>/decide/", approvals.step_decide, name="step-decide"),
+    path("approvals/<str:token>/", approvals.approval_link, name="approval-link"),
     path("runs/<int:run_id>/rerun/", runs.run_rerun, name="run-rerun"),
     # --- components ---
     path("components/", components.component_list, name="component-list"),
@@ -52,4 +71,14 @@ urlpatterns = [
     # --- API tokens ---
     path("tokens/", token_pages.token_list, name="token-list"),
     path("tokens/<int:token_id>/revoke/", token_pages.token_revoke, name="token-revoke"),
+    # --- credentials, alerts, the audit log (issue 20) ---
+    path("credentials/", credential_pages.credential_list, name="credential-list"),
+    path("credentials/<int:credential_id>/", credential_pages.credential_detail, name="credential-detail"),
+    path("credentials/<int:credential_id>/delete/", credential_pages.credential_delete, name="credential-delete"),
+    path("alerts/", alert_pages.alert_page, name="alert-page"),
+    path("alerts/channels/", alert_pages.channel_create, name="alert-channel-create"),
+    path("alerts/channels/<int:channel_id>/", alert_pages.channel_change, name="alert-channel-change"),
+    path("alerts/rules/", alert_pages.rule_create, name="alert-rule-create"),
+    path("alerts/rules/<int:rule_id>/", alert_pages.rule_change, name="alert-rule-change"),
+    path("audit/", audit_pages.audit_page, name="audit-page"),
 ]

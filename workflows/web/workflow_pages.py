@@ -1,4 +1,5 @@
-"""Workflows: the list, one workflow (versions, picture, runs, the Run form), diffs, exports, starting a run."""
+"""Workflows: the list, one workflow (versions, picture, runs, the Run form), diffs, exports, starting a run,
+archiving and deleting."""
 
 import difflib
 import json
@@ -18,10 +19,10 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from workflows import services
 from workflows.execution import runs as engine
-from workflows.execution.models import Run
 from workflows.execution.state import StateUnavailable
-from workflows.models import Workflow, WorkflowVersion
+from workflows.models import FAILURE_RATE_RUNS, WORKFLOW_SORTS, Workflow, WorkflowVersion
 from workflows.web import examples, run_form
 from workflows.web.access import get_workflow_for
 from workflows.web.graphs import dag_json
@@ -29,6 +30,9 @@ from workflows.web.htmx import wants_fragment
 
 PAGE_SIZE = 25
 RECENT_RUNS = 10
+# ?show= on the list: which workflows, by archived or not (archived ones are hidden by default).
+SHOWN = {"active": "Active", "archived": "Archived", "all": "All"}
+SORT_LABELS = {"name": "Name", "last_run": "Last run", "failure_rate": "Failure rate"}
 DIFF_CONTEXT = 3
 _HUNK_RE = re.compile(r"@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@")
 
@@ -84,33 +88,39 @@ def workflow_list(request):
     visible = Workflow.objects.visible_to(request.user)
     q = request.GET.get("q", "").strip()
     tag = request.GET.get("tag", "").strip()
+    show = request.GET.get("show", "")
+    show = show if show in SHOWN else "active"
+    sort = request.GET.get("sort", "")
+    sort = sort if sort in WORKFLOW_SORTS else "name"
     tagged = list(visible.values_list("pk", "tags"))
-    workflows = visible
+    workflows = {"active": visible.active(), "archived": visible.archived(), "all": visible}[show]
     if q:
         workflows = workflows.filter(Q(name__icontains=q) | Q(slug__icontains=q) | Q(description__icontains=q))
     if tag:
         # Tags are a JSON list: SQLite has no `contains` lookup on it, so match here.
         workflows = workflows.filter(pk__in=[pk for pk, tags in tagged if isinstance(tags, list) and tag in tags])
     latest = WorkflowVersion.objects.filter(workflow=OuterRef("pk")).order_by("-created", "-id")
-    last_run = Run.objects.filter(workflow=OuterRef("pk")).order_by("-created", "-id")
-    workflows = workflows.annotate(
-        latest_label=Subquery(latest.values("version")[:1]),
-        last_run_id=Subquery(last_run.values("pk")[:1]),
-        last_run_status=Subquery(last_run.values("status")[:1]),
-        last_run_created=Subquery(last_run.values("created")[:1]),
-    ).order_by("slug")
-    page = Paginator(workflows, PAGE_SIZE).get_page(request.GET.get("page"))
+    workflows = workflows.with_run_summary().annotate(latest_label=Subquery(latest.values("version")[:1]))
+    page = Paginator(workflows.sorted_by(sort), PAGE_SIZE).get_page(request.GET.get("page"))
     for workflow in page:
         workflow.summary_html = markdown_summary(workflow.description)
     query = request.GET.copy()
     query.pop("page", None)
+    unsorted = query.copy()
+    unsorted.pop("sort", None)
     context = {
         "nav": "workflows",
         "page": page,
         "q": q,
         "tag": tag,
+        "show": show,
+        "shown_choices": SHOWN,
+        "sort": sort,
+        "sort_choices": SORT_LABELS,
+        "rate_runs": FAILURE_RATE_RUNS,
         "tags": sorted({t for _, tags in tagged if isinstance(tags, list) for t in tags if isinstance(t, str)}),
         "query": query.urlencode(),
+        "unsorted_query": unsorted.urlencode(),
         "any_workflow": bool(tagged),
         "examples": examples.names(),
     }
@@ -137,7 +147,7 @@ def start_run(request, slug):
     if not errors:
         try:
             # The version the form was built from, not whatever is latest by now.
-            run = engine.start_run(version, inputs, user=request.user, trigger="manual")
+            run = services.start(version, inputs, user=request.user, trigger="manual")
         except engine.RunRefused as refused:
             errors = run_form.errors_from_issues(refused.issues) or {run_form.GENERAL: str(refused)}
         except StateUnavailable as exc:
@@ -170,7 +180,9 @@ def _run_form_context(workflow, latest, data=None, errors=None) -> dict:
 
 
 def _detail_context(request, workflow, data=None, errors=None) -> dict:
-    versions = list(workflow.versions.select_related("author").order_by("-created", "-id"))
+    # Definitions are read for the shown and the latest version only: parsing every version's JSON
+    # cost about 110 ms a version of 5,000 steps.
+    versions = list(workflow.versions.select_related("author").defer("definition").order_by("-created", "-id"))
     latest = versions[0] if versions else None
     shown = latest
     wanted = request.GET.get("version")
@@ -178,17 +190,54 @@ def _detail_context(request, workflow, data=None, errors=None) -> dict:
         shown = next((version for version in versions if str(version.pk) == wanted), None)
         if shown is None:
             raise Http404("no such version of this workflow")
+    runs = list(workflow.runs.select_related("version", "created_by").order_by("-created", "-id")[:RECENT_RUNS])
     return {
         **_run_form_context(workflow, latest, data, errors),
         "nav": "workflows",
+        "can_delete": not runs,  # no recent run means no run at all
         "versions": versions,
         "shown": shown,
         "description_html": markdown_html(workflow.description),
         "graph": dag_json(shown.definition) if shown else None,
-        "runs": workflow.runs.select_related("version", "created_by").order_by("-created", "-id")[:RECENT_RUNS],
+        "runs": runs,
         "compare_a": versions[1].pk if len(versions) > 1 else (latest.pk if latest else None),
         "compare_b": latest.pk if latest else None,
     }
+
+
+@login_required
+@require_POST
+def workflow_archive(request, slug, archived: bool):
+    """Archive (archived=True) or unarchive a workflow, then back to its page."""
+    workflow = get_workflow_for(request.user, slug)
+    if archived:
+        done = services.archive(workflow)
+        text = "archived: it starts no new runs, and its runs stay readable" if done else "was already archived"
+    else:
+        done = services.unarchive(workflow)
+        text = "unarchived: it can run again" if done else "was not archived"
+    (messages.success if done else messages.info)(request, f"Workflow {workflow.slug} {text}.")
+    return _navigate(request, reverse("workflow-detail", args=[workflow.slug]))
+
+
+@login_required
+@require_POST
+def workflow_delete(request, slug):
+    workflow = get_workflow_for(request.user, slug)
+    try:
+        services.delete_workflow(workflow)
+    except services.WorkflowRefused as refused:
+        messages.error(request, str(refused))
+        return _navigate(request, reverse("workflow-detail", args=[workflow.slug]))
+    messages.success(request, f"Workflow {slug} deleted.")
+    return _navigate(request, reverse("workflow-list"))
+
+
+def _navigate(request, url: str):
+    """A redirect, or for htmx (a form that asked hx-confirm first) a full navigation (HX-Redirect)."""
+    if wants_fragment(request):
+        return HttpResponse(status=204, headers={"HX-Redirect": url})
+    return redirect(url)
 
 
 @login_required

@@ -29,13 +29,14 @@ whichever module loads first:
     successes.py   outputs recorded and children readied
     failures.py    skipped, failed for good, retried
     cancelling.py  a run cancelled with its active steps
+    waiting.py     a step that waits holding no worker, and taken up again to be ended
     repairs.py     recovery's queries, dead workers' steps taken back, stalled runs repaired
 
 Callers use this package only (`transitions.claim(...)`), never a module of it.
 """
 
 from workflows.execution.transitions.cancelling import cancel
-from workflows.execution.transitions.claiming import claim
+from workflows.execution.transitions.claiming import claim, still_held
 from workflows.execution.transitions.common import (
     CANCEL,
     CLAIM,
@@ -47,6 +48,7 @@ from workflows.execution.transitions.common import (
     SKIP_BELOW,
     SUCCEED,
     TAKE_BACK,
+    WAIT,
     lease,
     message_of,
     unclaimed_after,
@@ -64,6 +66,7 @@ from workflows.execution.transitions.repairs import (
     unclaimed,
 )
 from workflows.execution.transitions.successes import Success, succeed, succeed_many
+from workflows.execution.transitions.waiting import wait, waiting_step
 
 __all__ = [
     "CANCEL",
@@ -76,6 +79,7 @@ __all__ = [
     "SKIP_BELOW",
     "SUCCEED",
     "TAKE_BACK",
+    "WAIT",
     "Success",
     "cancel",
     "claim",
@@ -92,9 +96,12 @@ __all__ = [
     "retry",
     "skip",
     "stalled_runs",
+    "still_held",
     "succeed",
     "succeed_many",
     "take_back",
     "unclaimed",
     "unclaimed_after",
+    "wait",
+    "waiting_step",
 ]

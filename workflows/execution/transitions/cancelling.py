@@ -29,9 +29,10 @@ def cancel(run_id: int) -> list[StepRun] | None:
             status=CANCEL[1], finished=now, lease_expires=None
         )
         running = [step for step in active if step.status == S.RUNNING]
-        # A running attempt's row is written by whoever ends it: here, the cancel.
+        held = [step for step in active if step.status in S.HELD]
+        # A held attempt's row is written by whoever ends it: here, the cancel.
         StepAttempt.objects.bulk_create(
-            [step.ended_attempt(AttemptStatus.CANCELLED, now, "cancelled") for step in running],
+            [step.ended_attempt(AttemptStatus.CANCELLED, now, "cancelled") for step in held],
             ignore_conflicts=True,
         )
         rollups.run_finished(run_id)

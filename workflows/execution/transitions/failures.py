@@ -17,12 +17,12 @@ def skip(claimed: ClaimedStep, plan: Plan) -> Advance:
     return _end_for_good(claimed, plan, SKIP[1], AttemptStatus.SUCCEEDED, "skipped: `when` was false", inputs=None)
 
 
-def fail(claimed: ClaimedStep, plan: Plan, inputs, error: str) -> Advance:
-    """The last attempt failed: the step fails, everything below it is skipped."""
-    return _end_for_good(claimed, plan, FAIL[1], AttemptStatus.FAILED, error, inputs=inputs)
+def fail(claimed: ClaimedStep, plan: Plan, inputs, error: str, log: str = "") -> Advance:
+    """The last attempt failed: the step fails, everything below it is skipped. `log`: the attempt's log."""
+    return _end_for_good(claimed, plan, FAIL[1], AttemptStatus.FAILED, error, inputs=inputs, log=log)
 
 
-def _end_for_good(claimed, plan, status, attempt_status, error, inputs) -> Advance:
+def _end_for_good(claimed, plan, status, attempt_status, error, inputs, log="") -> Advance:
     now = timezone.now()
     fields = {"status": status, "finished": now, "lease_expires": None}
     if status == S.FAILED:
@@ -30,14 +30,14 @@ def _end_for_good(claimed, plan, status, attempt_status, error, inputs) -> Advan
     with transaction.atomic():
         if not _mine(claimed).update(**fields):
             return Advance.not_recorded()
-        _attempt_row(claimed, attempt_status, now, error)
+        _attempt_row(claimed, attempt_status, now, error, log)
         skipped = _skip_below(claimed.run_id, plan, claimed.step_id, now)
         finished_run = _count_off(claimed.run_id, 1 + skipped, now)
     state = StepState.of_claimed(claimed, status, finished=now, error=error if status == S.FAILED else "")
     return Advance(recorded=True, finished_run=finished_run, changed=(state,), skipped_below=bool(skipped))
 
 
-def retry(claimed: ClaimedStep, inputs, error: str, wait: float) -> Advance:
+def retry(claimed: ClaimedStep, inputs, error: str, wait: float, log: str = "") -> Advance:
     """The attempt failed and another is allowed after `wait` seconds: the step waits, queued for it."""
     now = timezone.now()
     due = now + timedelta(seconds=wait)
@@ -46,7 +46,7 @@ def retry(claimed: ClaimedStep, inputs, error: str, wait: float) -> Advance:
             status=RETRY[1], inputs=inputs, error=error, enqueued=due, lease_expires=due + unclaimed_after()
         ):
             return Advance.not_recorded()
-        _attempt_row(claimed, AttemptStatus.FAILED, now, error)
+        _attempt_row(claimed, AttemptStatus.FAILED, now, error, log)
     message = StepMessage(
         claimed.step_run_id, claimed.component, claimed.queue, claimed.priority, delay=wait, countdown=wait
     )
@@ -59,10 +59,10 @@ def _mine(claimed: ClaimedStep):
 
     Whoever took it away wrote the attempt's row (cancelled, lost).
     """
-    return StepRun.objects.filter(pk=claimed.step_run_id, status=S.RUNNING, attempt=claimed.attempt)
+    return StepRun.objects.filter(pk=claimed.step_run_id, status__in=S.HELD, attempt=claimed.attempt)
 
 
-def _attempt_row(claimed: ClaimedStep, status: str, now, error: str = "") -> None:
+def _attempt_row(claimed: ClaimedStep, status: str, now, error: str = "", log: str = "") -> None:
     StepAttempt.objects.create(
         step_run_id=claimed.step_run_id,
         number=claimed.attempt,
@@ -72,4 +72,5 @@ def _attempt_row(claimed: ClaimedStep, status: str, now, error: str = "") -> Non
         started=claimed.started,
         finished=now,
         delay=claimed.delay,
+        log=log,
     )

@@ -87,12 +87,13 @@ def resend_soon(step_run_ids) -> None:
 
 
 def stalled_runs(limit: int = 200) -> list[int]:
-    """Active runs with no step queued, retrying or running: nothing will move them but a repair.
+    """Active runs with no step queued, retrying, running or waiting: nothing will move them but a repair.
 
     With every transition in one transaction none should exist; a run
     started before the counters existed, or a bug, can leave one.
     """
-    moving = StepRun.objects.filter(run_id=OuterRef("pk"), status__in=[S.QUEUED, S.RETRYING, S.RUNNING])
+    # A waiting step moves when what it waits for comes (its deadline is swept: waits.py).
+    moving = StepRun.objects.filter(run_id=OuterRef("pk"), status__in=[S.QUEUED, S.RETRYING, S.RUNNING, S.WAITING])
     # A run whose steps are being created has none yet: stalled only once
     # the message creating them had a lease's time to be taken.
     being_created = Q(steps_created=False, created__gt=timezone.now() - unclaimed_after())

@@ -54,13 +54,13 @@ def _children_set(s: str, n: str, in_go: str) -> str:
 SUCCEED_SQL = """
 UPDATE {step} SET status = %(succeeded)s, inputs = %(inputs)s, outputs = %(outputs)s, error = '',
     finished = %(now)s, lease_expires = NULL
-WHERE id = %(id)s AND status = %(running)s AND attempt = %(attempt)s
+WHERE id = %(id)s AND status IN (%(running)s, %(waiting)s) AND attempt = %(attempt)s
 RETURNING id
 """
 
 ATTEMPT_SQL = """
-INSERT INTO {attempt} (step_run_id, number, status, worker, error, started, finished, delay)
-VALUES (%(id)s, %(attempt)s, %(attempt_status)s, %(worker)s, '', %(started)s, %(now)s, %(delay)s)
+INSERT INTO {attempt} (step_run_id, number, status, worker, error, started, finished, delay, log)
+VALUES (%(id)s, %(attempt)s, %(attempt_status)s, %(worker)s, '', %(started)s, %(now)s, %(delay)s, %(log)s)
 """
 
 # PostgreSQL: the batch's successes, their attempts' rows, their children and
@@ -70,16 +70,16 @@ VALUES (%(id)s, %(attempt)s, %(attempt_status)s, %(worker)s, '', %(started)s, %(
 SUCCEED_BATCH_SQL = """
 WITH input AS (
     SELECT * FROM unnest(%(ids)s::bigint[], %(attempts)s::integer[], %(inputs)s::text[], %(outputs)s::text[],
-                         %(starts)s::timestamptz[], %(delays)s::double precision[])
-        AS t(id, attempt, inputs, outputs, started, delay)
+                         %(starts)s::timestamptz[], %(delays)s::double precision[], %(logs)s::text[])
+        AS t(id, attempt, inputs, outputs, started, delay, log)
 ), done AS (
     UPDATE {step} AS s SET status = %(succeeded)s, inputs = input.inputs::jsonb, outputs = input.outputs::jsonb,
         error = '', finished = %(now)s, lease_expires = NULL
-    FROM input WHERE s.id = input.id AND s.status = %(running)s AND s.attempt = input.attempt
-    RETURNING s.id, s.step_id, input.attempt, input.started, input.delay
+    FROM input WHERE s.id = input.id AND s.status IN (%(running)s, %(waiting)s) AND s.attempt = input.attempt
+    RETURNING s.id, s.step_id, input.attempt, input.started, input.delay, input.log
 ), attempt_rows AS (
-    INSERT INTO {attempt} (step_run_id, number, status, worker, error, started, finished, delay)
-    SELECT id, attempt, %(attempt_status)s, %(worker)s, '', started, %(now)s, delay FROM done
+    INSERT INTO {attempt} (step_run_id, number, status, worker, error, started, finished, delay, log)
+    SELECT id, attempt, %(attempt_status)s, %(worker)s, '', started, %(now)s, delay, log FROM done
 ), edges AS (
     SELECT * FROM unnest(%(parents)s::text[], %(children)s::text[]) AS e(parent, child)
 ), counts AS (
@@ -105,6 +105,7 @@ class Success:
     claimed: ClaimedStep
     inputs: dict
     outputs: dict
+    log: str = ""  # the attempt's log (step_logs.py), stored in its attempt row
 
 
 def succeed(
@@ -133,6 +134,7 @@ def succeed_many(successes, version: Compiled, go_on_with=(), task_id: str = "")
         "unclaimed": _at(now + unclaimed_after()),
         "succeeded": S.SUCCEEDED,
         "running": S.RUNNING,
+        "waiting": S.WAITING,
         "pending": S.PENDING,
         "queued": S.QUEUED,
         "attempt_status": AttemptStatus.SUCCEEDED,
@@ -202,6 +204,7 @@ def _succeed_batch(successes, version: Compiled, go_on_with, params):
         "outputs": [json.dumps(success.outputs) for success in successes],
         "starts": [success.claimed.started for success in successes],
         "delays": [success.claimed.delay for success in successes],
+        "logs": [success.log for success in successes],
         "parents": parents,
         "children": kids,
         "go": list(go_on_with),
@@ -240,6 +243,7 @@ def _succeed_in_turn(successes, version: Compiled, go_on_with, params):
                 "outputs": _json(success.outputs),
                 "started": _at(claimed.started),
                 "delay": claimed.delay,
+                "log": success.log,
             }
             cursor.execute(SUCCEED_SQL.format(step=_table(StepRun)), own)
             if cursor.fetchone() is None:

@@ -1,13 +1,15 @@
 """`python manage.py run_workflow ID`: start a run, optionally wait for its end."""
 
 import json
+import time
 from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from workflows import services
 from workflows.definitions import strict_json
-from workflows.execution.runs import RunRefused, start_run, wait_for_run
+from workflows.execution.runs import RunRefused, wait_for_run
 from workflows.execution.state import get_store
 from workflows.execution.status import RunStatus, StepStatus
 from workflows.models import Workflow, WorkflowVersion
@@ -52,23 +54,28 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=float, default=3600, help="seconds to wait (default 3600)")
         parser.add_argument("--priority", type=int, choices=range(10), metavar="0-9")
         parser.add_argument("--json", action="store_true", dest="as_json", help="print the run as JSON")
+        parser.add_argument("--approve", action="store_true", help="approve each approval step as it waits (as 'cli')")
+        parser.add_argument(
+            "--event", action="append", default=[], metavar="NAME=JSON", help="post this event when a step waits for it"
+        )
 
-    def handle(self, *args, workflow, label, input, wait, timeout, priority, as_json, **options):
+    def handle(self, *args, workflow, label, input, wait, timeout, priority, as_json, approve, event, **options):
         inputs = dict(parse_input(item) for item in input)
+        answers = Answers(approve, dict(parse_input(item) for item in event))
         with self.exit_on_outage("nothing was started"):
             target = self.find_target(workflow, label)
             if not settings.EMBEDDED:
                 # Before the component lookups, which would log a traceback per failed cache read.
                 get_store().ping()
             try:
-                run = start_run(target, inputs, priority=priority, trigger="cli")
+                run = services.start(target, inputs, priority=priority, trigger="cli")
             except RunRefused as exc:
                 raise CommandError(f"run refused: {exc}") from exc
         with self.exit_on_outage(f"run {run.pk} was started; see how it ends with the API or the run page"):
             # Embedded mode executes the run inside this process: leaving early
             # would abandon it, so it always waits.
             if wait or settings.EMBEDDED:
-                run = wait_for_run(run, timeout=timeout)
+                run = answers.wait_for(run, timeout) if answers else wait_for_run(run, timeout=timeout)
             self.report(run, as_json=as_json)
         if (wait or settings.EMBEDDED) and run.status != RunStatus.SUCCEEDED:
             raise SystemExit(1)
@@ -124,3 +131,36 @@ class Command(BaseCommand):
             self.stdout.write(f"  {s['step_id']}: {s['status']}{final} (attempts {s['attempt']}){error}")
         if run.outputs is not None:
             self.stdout.write(f"outputs: {json.dumps(run.outputs)}")
+
+
+class Answers:
+    """What the command answers for a person while it waits: approvals (--approve) and events (--event)."""
+
+    POLL_SECONDS = 0.1
+
+    def __init__(self, approve: bool, events: dict):
+        self.approve, self.events = approve, events
+
+    def __bool__(self) -> bool:
+        return self.approve or bool(self.events)
+
+    def wait_for(self, run, timeout: float):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            run.refresh_from_db()
+            if run.status in RunStatus.FINAL:
+                return run
+            for step in run.steps.filter(status=StepStatus.WAITING):
+                self.answer(run, step)
+            time.sleep(self.POLL_SECONDS)
+        return run
+
+    def answer(self, run, step) -> None:
+        wait = step.wait or {}
+        try:
+            if wait.get("kind") == "approval" and self.approve:
+                services.decide(step, approved=True, by="cli", comment="--approve")
+            elif wait.get("kind") == "event" and wait.get("event") in self.events:
+                services.post_event(run, wait["event"], self.events[wait["event"]])
+        except services.WaitRefused:
+            pass  # decided or delivered meanwhile (another person, the deadline)

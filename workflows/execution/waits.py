@@ -1,0 +1,130 @@
+"""Ending waiting steps: the time came, the event was posted, a person decided, or the deadline passed.
+
+A waiting step (core.wait, core.wait_for_event, core.approval) holds no
+worker and no thread: its row says what it waits for (`wait`) and until
+when (`wait_until`). Whoever ends it (the API or a page in the web
+process, the reaper's pass in a worker for deadlines) records its outcome
+through the same transitions as a step a worker ran: its success readies
+its children in one transaction, its failure skips what follows. Ending is
+conditional on the attempt still holding the step, so two people approving
+at once, or an approval racing its deadline, end it once.
+
+Deadlines are found by the reaper's pass (recovery.py), so a wait ends
+within OAWEB_REAPER_SECONDS of its time.
+"""
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.utils import timezone
+
+from workflows.execution import dispatch, transitions
+from workflows.execution.connections import retrying
+from workflows.execution.models import StepRun
+from workflows.execution.plans import compiled
+from workflows.execution.status import StepStatus
+from workflows.execution.wait_specs import APPROVAL, EVENT, TIME
+
+log = logging.getLogger(__name__)
+
+# Deadlines ended per reaper pass: a backlog drains over a few passes.
+DUE_PER_PASS = 500
+
+
+def succeed(step_run_id: int, outputs: dict) -> bool:
+    """End the waiting step with these outputs (its children become ready); False when it no longer waits."""
+    held = retrying(transitions.waiting_step, step_run_id)
+    if held is None:
+        return False
+    claimed, inputs = held
+    version = compiled(claimed.version_id, claimed.version_hash)
+    advance = retrying(transitions.succeed, claimed, version, inputs, outputs)
+    dispatch.after_commit(advance)
+    return advance.recorded
+
+
+def fail(step_run_id: int, error: str) -> bool:
+    """End the waiting step as failed for good (what follows is skipped); False when it no longer waits."""
+    held = retrying(transitions.waiting_step, step_run_id)
+    if held is None:
+        return False
+    claimed, inputs = held
+    version = compiled(claimed.version_id, claimed.version_hash)
+    advance = retrying(transitions.fail, claimed, version.plan, inputs, error)
+    dispatch.after_commit(advance)
+    return advance.recorded
+
+
+def decide(step: StepRun, approved: bool, by: str, comment: str = "") -> bool:
+    """A person's (or the timeout's) decision on a waiting core.approval step; False when it no longer waits."""
+    wait = step.wait or {}
+    if step.status != StepStatus.WAITING or wait.get("kind") != APPROVAL:
+        return False
+    outputs = {"approved": approved, "by": by, "comment": comment, "decided_at": timezone.now().isoformat()}
+    if approved or wait.get("on_reject") == "continue":
+        return succeed(step.pk, outputs)
+    who = by or "the timeout"
+    return fail(step.pk, f"rejected by {who}" + (f": {comment}" if comment else ""))
+
+
+def deliver_event(run_id: int, name: str, payload) -> int:
+    """The event reaches every step of the run waiting for it; how many it ended."""
+    waiting = StepRun.objects.filter(run_id=run_id, status=StepStatus.WAITING, wait__kind=EVENT, wait__event=name)
+    ended = 0
+    for step_run_id in waiting.values_list("pk", flat=True):
+        ended += succeed(step_run_id, {"event": name, "payload": payload})
+    return ended
+
+
+def end_due(now: datetime | None = None) -> int:
+    """End the waits whose time came (the reaper's pass); how many it ended."""
+    now = now or timezone.now()
+    due = StepRun.objects.filter(status=StepStatus.WAITING, wait_until__lte=now).order_by("wait_until")
+    ended = 0
+    for step in due.only("pk", "status", "wait", "wait_until")[:DUE_PER_PASS]:
+        try:
+            ended += _end_at_deadline(step)
+        except Exception:  # one bad row must not stop the pass (the reaper's other work follows)
+            log.exception("ending the wait of step run %s failed", step.pk)
+    return ended
+
+
+def _end_at_deadline(step: StepRun) -> bool:
+    wait = step.wait or {}
+    kind = wait.get("kind")
+    if kind == TIME:
+        return succeed(step.pk, {"waited_until": step.wait_until.isoformat()})
+    if kind == EVENT:
+        return fail(step.pk, f"timed out: no event {wait.get('event')!r} came by {step.wait_until.isoformat()}")
+    if kind == APPROVAL:
+        return decide(step, approved=wait.get("on_timeout") == "approve", by="", comment="timed out")
+    return fail(step.pk, f"timed out waiting for an unknown kind of wait: {kind!r}")
+
+
+# --- signed links: an approval decided by whoever holds the link ---------------
+
+LINK_SALT = "oaweb.approval-link"
+
+
+def approval_token(step: StepRun) -> str:
+    """A token naming this waiting approval and its attempt (a link for an earlier attempt decides nothing)."""
+    return signing.dumps({"step": step.pk, "attempt": step.attempt}, salt=LINK_SALT, compress=True)
+
+
+def step_of_token(token: str) -> StepRun | None:
+    """The waiting approval a link's token names, or None: forged, expired, or decided already.
+
+    A link lasts until the wait's deadline, or OAWEB_APPROVAL_LINK_DAYS without one.
+    """
+    try:
+        signed = signing.loads(token, salt=LINK_SALT, max_age=timedelta(days=settings.OAWEB_APPROVAL_LINK_DAYS))
+    except signing.BadSignature:
+        return None
+    step = StepRun.objects.select_related("run__workflow").filter(pk=signed.get("step")).first()
+    if step is None or step.attempt != signed.get("attempt") or step.status != StepStatus.WAITING:
+        return None
+    if (step.wait or {}).get("kind") != APPROVAL:
+        return None
+    return step
