@@ -20,6 +20,7 @@ workers, so both sides of every ratio see the same machine. Measures:
   the W1 burst as steps/s (100 concurrent linear runs)
   a scientific-workflow DAG (bench/scientific.py, fixed seed): makespan against its bound,
       max(critical path, total sleep / worker slots)
+  sub-workflows: what each of 3 nested levels adds to a one-step run, against a W1 step's time
   peak RSS (VmHWM) of this process, which starts the runs as the web process does, plus the
       worker, during the W1 burst
 
@@ -73,6 +74,7 @@ W1_LENGTH = 10
 W2_WIDTH = 50
 W3_LENGTH, W3_SLEEP = 5, 0.1
 FAN_WIDTH = 100
+SUB_LEVELS = 3
 RSS_TARGET_MB = 300
 UNIT_DIGITS = {"x": 2, "ms": 1, "MB": 0}
 
@@ -113,6 +115,14 @@ def sleep_chain_definition(length, seconds):
     return {"id": f"bench-sleep-{length}x{round(seconds * 1000)}ms", "steps": steps}
 
 
+def sub_workflow_definitions(levels):
+    """A one-step workflow, and `levels` more, each running the one below as its only step (issue 19)."""
+    definitions = [{"id": "bench-sub-0", "steps": [{"id": "s", "component": "core.noop"}]}]
+    for level in range(1, levels + 1):
+        definitions.append({"id": f"bench-sub-{level}", "steps": [{"id": "s", "workflow": f"bench-sub-{level - 1}"}]})
+    return definitions
+
+
 def import_shapes(dag):
     """The benchmark's workflows, one slug per shape; re-importing an unchanged one adds no version."""
     team = Team.default()
@@ -123,7 +133,10 @@ def import_shapes(dag):
         "fan": fan_definition(FAN_WIDTH),
         "dag": scientific.definition(dag, f"bench-science-{scientific.SEED}"),
     }
-    return {name: Workflow.import_definition(definition, team=team)[0] for name, definition in definitions.items()}
+    shapes = {name: Workflow.import_definition(definition, team=team)[0] for name, definition in definitions.items()}
+    for level, definition in enumerate(sub_workflow_definitions(SUB_LEVELS)):
+        shapes[f"sub{level}"] = Workflow.import_definition(definition, team=team)[0]
+    return shapes
 
 
 # --- raw Celery runs ----------------------------------------------------------
@@ -250,7 +263,16 @@ def measure_round(args, shapes, worker_pids, dag_bound):
 
     makespan = statistics.median(oaweb_runs(shapes["dag"], 1) for _ in range(fan_times)) * 1000
     figures["dag"] = {"oaweb": makespan, "bound": dag_bound, "ratio": makespan / dag_bound}
+    figures["sub"] = sub_workflow_overhead(shapes, args.repeat, figures["w1_p50"]["oaweb"] / W1_LENGTH)
     return figures
+
+
+def sub_workflow_overhead(shapes, repeat, step_ms):
+    """What each level of sub-workflows adds (p50s of a one-step run and of one 3 levels above it), per step's."""
+    base = statistics.median(oaweb_runs(shapes["sub0"], 1) for _ in range(repeat)) * 1000
+    chain = statistics.median(oaweb_runs(shapes[f"sub{SUB_LEVELS}"], 1) for _ in range(repeat)) * 1000
+    per_level = (chain - base) / SUB_LEVELS
+    return {"base": base, "chain": chain, "per_level": per_level, "step": step_ms, "ratio": per_level / step_ms}
 
 
 def medians(rounds):
@@ -311,6 +333,11 @@ def print_table(figures, args, dag):
         f"  makespan {figures['dag']['oaweb']:,.0f} ms = {figures['dag']['ratio']:.2f} x bound "
         f"(median of {max(3, args.repeat // 4)} runs a round)"
     )
+    sub = figures["sub"]
+    print(
+        f"sub-workflows: a one-step run {sub['base']:.1f} ms, the same {SUB_LEVELS} levels down "
+        f"{sub['chain']:.1f} ms (p50s): {sub['per_level']:.1f} ms a level, a W1 step {sub['step']:.1f} ms"
+    )
     rss = figures["rss"]
     since = "" if rss["reset"] else " (peaks since each process started: clear_refs was refused)"
     print(
@@ -327,6 +354,7 @@ def print_targets(figures, args):
         (f"W1 burst of {args.burst} runs/min / raw chains", figures["w1_rpm"]["ratio"], ">=", 0.8, "x"),
         ("scientific DAG makespan / bound", figures["dag"]["ratio"], "<=", 1.25, "x"),
         ("peak RSS, bench + one worker", figures["rss"]["oaweb"], "<=", RSS_TARGET_MB, "MB"),
+        ("a sub-workflow level / a W1 step (issue 19)", figures["sub"]["ratio"], "<=", 2.0, "x"),
     ]
     aim = [
         (f"{name.upper()} p50 below n8n regular's", figures[f"{name}_p50"]["oaweb"], "<", N8N[name]["regular"][0], "ms")

@@ -24,6 +24,7 @@ from django.db.models import ProtectedError
 
 from workflows.audit.models import record
 from workflows.credentials import resolution as credentials
+from workflows.definitions.calls import check_calls
 from workflows.definitions.validation import Issue, make_issue, parse_definition, validate
 from workflows.execution import runs as _runs
 from workflows.execution import waits as _waits
@@ -151,6 +152,7 @@ def save_definition(
         else:
             owner = team_for_new(user, team)
         check_secrets(definition, owner)
+        check_workflow_calls(definition, owner)
         version, created = Workflow.import_definition(definition, team=owner, author=user if author is None else author)
         if created:  # issue 20: the audit log
             record("workflow.save", version.workflow, user=user, details={"version": version.version})
@@ -168,6 +170,22 @@ def check_secrets(definition: dict, team: Team) -> None:
     result = validate(definition, secrets=credentials.shapes(team))
     if not result["valid"]:
         raise DefinitionRefused(INVALID, "the definition is invalid", result["issues"], result=result)
+
+
+def check_workflow_calls(definition: dict, team: Team) -> None:
+    """Steps that run another workflow (issue 19): it exists in the team, gets its inputs, and no loop."""
+
+    def find(slug: str, label: str | None) -> dict | None:
+        workflow = Workflow.objects.filter(team=team, slug=slug).first()
+        if workflow is None:
+            return None
+        version = workflow.versions.filter(version=label).first() if label else workflow.latest_version()
+        return version.definition if version is not None else None
+
+    issues = [issue.as_dict() for issue in check_calls(definition, find)]
+    if issues:
+        result = {"valid": False, "issues": issues}
+        raise DefinitionRefused(INVALID, "the definition is invalid", issues, result=result)
 
 
 def check_same_id(definition: dict, workflow: Workflow) -> None:

@@ -1,4 +1,4 @@
-"""core.wait, core.wait_for_event, core.approval: steps that wait while holding no worker.
+"""core.wait, core.wait_for_event, core.approval, core.workflow: steps that wait while holding no worker.
 
 The engine runs these itself (workflows/execution/waits.py): a worker
 resolves the step's inputs, records the step as `waiting` with what it
@@ -123,3 +123,15 @@ def approval(
 ) -> dict:
     """Wait for a person of the run's team to approve or reject (run page, API or a signed link)."""
     return _engine_only("core.approval")
+
+
+@component(
+    "core.workflow",
+    kind="tool",
+    inputs={"type": "object", "description": "The child workflow's inputs."},
+    outputs={"type": "object", "description": "The child run's outputs."},
+    tags=("core", "wait"),
+)
+def workflow(**inputs) -> dict:
+    """Run another workflow as a child run (a step written with `workflow` instead of `component`)."""
+    return _engine_only("core.workflow")

@@ -80,7 +80,7 @@ def test_distributed_and_not_debug_without_a_key_nothing_is_saved_and_check_warn
     with pytest.raises(alert_actions.AlertRefused, match="OAWEB_SECRETS_KEY is not set"):
         alert_actions.create_channel(team, name="hook", kind="webhook", url="https://hooks.example/x")
     assert not Credential.objects.exists()
-    assert [problem.id for problem in crypto.check_secrets_key(None)] == ["workflows.W021"]
+    assert [problem.id for problem in crypto.check_secrets_key_set(None)] == ["workflows.W021"]  # check --deploy
 
 
 def test_a_malformed_key_is_a_check_error(settings):

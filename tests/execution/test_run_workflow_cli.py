@@ -11,6 +11,7 @@ from tests.registry import reply, serve
 from workflows.models import Team, Workflow
 
 EXAMPLES = sorted(Path(__file__).resolve().parents[2].joinpath("examples").glob("*.json"))
+CALLS = {"orders-for-two-customers": ["order-summary"]}
 ANSWERS = {"refund-approval": ["--approve"], "wait-for-payment": ["--event", 'payment={"amount": 40}']}
 
 
@@ -29,6 +30,8 @@ def npm_like(handler):
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda path: path.stem)
 def test_each_example_runs_to_success_with_wait_and_json(workers, path, settings):
+    for callee in CALLS.get(path.stem, []):  # the workflows a sub-workflow example runs
+        call_command("import_workflow", str(path.with_name(f"{callee}.json")), stdout=StringIO())
     call_command("import_workflow", str(path), stdout=StringIO())
     slug = json.loads(path.read_text())["id"]
     with serve(npm_like) as server:
@@ -47,6 +50,8 @@ def test_each_example_runs_to_success_with_wait_and_json(workers, path, settings
     assert all(step["status"] in ("succeeded", "skipped") for step in result["steps"])
     if slug == "http-json":
         assert result["outputs"]["value"] == "2.0.4"
+    if slug == "orders-for-two-customers":
+        assert "Ada Lovelace" in result["outputs"]["summaries"] and "Charles Babbage" in result["outputs"]["summaries"]
     if slug == "refund-approval":
         assert result["outputs"] == {"approved_by": "cli"}
     if slug == "wait-for-payment":

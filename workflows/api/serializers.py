@@ -177,6 +177,9 @@ class StepDetailSerializer(RedactedDataMixin, StepSerializer):
 class RunSerializer(RedactedDataMixin, serializers.ModelSerializer):
     workflow = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     version = serializers.SlugRelatedField(slug_field="version", read_only=True)
+    parent_step = serializers.PrimaryKeyRelatedField(
+        read_only=True, help_text="A sub-workflow's child run: the step (GET /api/v1/steps/{id}/) that waits for it."
+    )
 
     class Meta:
         model = Run
@@ -191,6 +194,8 @@ class RunSerializer(RedactedDataMixin, serializers.ModelSerializer):
             "outputs",
             "error",
             "rerun_of",
+            "parent_step",
+            "depth",
             "created",
             "started",
             "finished",

@@ -116,6 +116,14 @@ def check_secrets_key(app_configs, **kwargs):
                     id="workflows.E020",
                 )
             )
+    return problems
+
+
+# A deployment check (`manage.py check --deploy`): as a plain check it printed its warning
+# before every command's output, the CLI's one-line outage message included.
+@checks.register(deploy=True)
+def check_secrets_key_set(app_configs, **kwargs):
+    problems = []
     if not configured_keys() and not may_derive():
         problems.append(
             checks.Warning(

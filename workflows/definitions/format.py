@@ -140,3 +140,16 @@ def json_type(value) -> str:
     if isinstance(value, dict):
         return "object"
     return type(value).__name__
+
+
+# A step with `workflow` instead of `component` runs another workflow as a child run:
+# the engine treats it as a step of this built-in component (registry/builtins/waits.py).
+SUBWORKFLOW_COMPONENT = "core.workflow"
+
+
+def component_of(step: dict) -> str | None:
+    """The component a step calls: its `component`, or core.workflow for a step with `workflow`."""
+    name = step.get("component")
+    if name is None and isinstance(step.get("workflow"), str):
+        return SUBWORKFLOW_COMPONENT
+    return name

@@ -7,6 +7,8 @@ instead of `step.get("retry")` dicts deep in its code.
 
 from dataclasses import dataclass
 
+from workflows.definitions.format import component_of
+
 
 @dataclass(frozen=True)
 class StepSpec:
@@ -19,12 +21,14 @@ class StepSpec:
     queue: str | None = None
     priority: int | None = None
     depends_on: tuple[str, ...] = ()
+    workflow: str | None = None  # a sub-workflow step: the child's workflow id, and its version label
+    workflow_version: str | None = None
 
     @classmethod
     def parse(cls, step: dict) -> "StepSpec":
         return cls(
             id=step["id"],
-            component=step["component"],
+            component=component_of(step),
             inputs=step.get("inputs", {}),
             when=step.get("when") or None,
             retry=step.get("retry"),
@@ -32,6 +36,8 @@ class StepSpec:
             queue=step.get("queue") or None,
             priority=step.get("priority"),
             depends_on=tuple(step.get("depends_on") or ()),
+            workflow=step.get("workflow"),
+            workflow_version=step.get("version"),
         )
 
 

@@ -1,6 +1,7 @@
 """The checks of steps: ids, components, references, dependencies and conditions, and the workflow's outputs."""
 
 from workflows.definitions.conditions import ConditionError, parse_condition
+from workflows.definitions.format import component_of
 from workflows.definitions.issues import shown
 from workflows.definitions.parsing import too_deep
 from workflows.definitions.references import (
@@ -48,14 +49,15 @@ class StepChecks:
                 )
                 continue
             step_ids[index] = step_id
-            name = step.get("component")
+            name = component_of(step)
             if isinstance(name, str):
                 step_contracts[index] = self.contract(name)
 
     def check_step(self, index: int, step: dict) -> None:
         base = f"/steps/{index}"
         parents: list[int] = []
-        info = self.check_component(base, step.get("component"))
+        self.check_callee(base, step)
+        info = self.check_component(base, component_of(step))
 
         inputs = step.get("inputs", {})
         if isinstance(inputs, dict):
@@ -66,7 +68,7 @@ class StepChecks:
             else:
                 self.check_references(found, malformed, index, parents, in_step_inputs=True)
                 if info is not None:
-                    self.check_component_inputs(base, step, inputs, self.contract(step["component"]))
+                    self.check_component_inputs(base, step, inputs, self.contract(component_of(step)))
 
         depends_on = step.get("depends_on")
         if isinstance(depends_on, list):
@@ -100,6 +102,23 @@ class StepChecks:
                     f"{base}/depends_on/{position}",
                     self.suggest(parent, "step"),
                 )
+
+    def check_callee(self, base: str, step: dict) -> None:
+        """A step calls one thing: a component, or a workflow (`version` only with `workflow`)."""
+        has_component, has_workflow = "component" in step, "workflow" in step
+        if not has_component and not has_workflow:
+            # As the format's schema said when `component` was always required.
+            self.add("schema", "'component' is a required property (or 'workflow', to run another workflow)", base)
+        elif has_component and has_workflow:
+            self.add(
+                "component_and_workflow",
+                "a step calls a component or runs a workflow, not both",
+                f"{base}/workflow",
+                "keep `component`, or `workflow` (with `version` if need be)",
+            )
+        if "version" in step and not has_workflow:
+            message = "`version` names a workflow's version: add `workflow`"
+            self.add("version_without_workflow", message, f"{base}/version")
 
     def check_component(self, base: str, name):
         if not isinstance(name, str):

@@ -160,7 +160,7 @@ def _prepare(claimed: ClaimedStep, step: StepSpec, version: Compiled, upstream: 
         raise StepFailure(message, retryable=False, inputs=inputs) from exc
     if info.name in WAITING_COMPONENTS:  # recorded as waiting, not called (waits.py)
         try:
-            return WaitingStep(inputs, wait_of(info.name, inputs, timezone.now()))
+            return WaitingStep(inputs, wait_of(info.name, inputs, timezone.now(), step))
         except BadWait as exc:
             raise StepFailure(str(exc), retryable=False, inputs=inputs) from exc
     timeout = step.timeout or info.timeout or settings.OAWEB_STEP_TIMEOUT

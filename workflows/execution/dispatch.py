@@ -88,8 +88,25 @@ def after_commit(advance: Advance, from_step: bool = False) -> None:
     publish(advance.ready)
     if from_step:
         failpoints.hit("step.published")
+    if advance.started_run is not None:
+        events.run_changed(advance.started_run)
     if advance.finished_run is not None:
         events.run_changed(advance.finished_run)
+        run_finished(advance.finished_run)
+
+
+# Called with each run a transition finished, after its commit (waits.py: a child run ends its parent step).
+_run_finished_hooks: list = []
+
+
+def on_run_finished(hook) -> None:
+    if hook not in _run_finished_hooks:
+        _run_finished_hooks.append(hook)
+
+
+def run_finished(run) -> None:
+    for hook in _run_finished_hooks:
+        hook(run)
 
 
 def continuable(version: Compiled, step_ids) -> tuple[str, ...]:

@@ -101,6 +101,7 @@ class Advance:
     ready: tuple[StepMessage, ...] = ()  # to publish
     continued: tuple[ClaimedStep, ...] = ()  # already claimed by this worker: run them now
     finished_run: object | None = None  # the Run, when this finished it (for its event)
+    started_run: object | None = None  # a child run this created (a sub-workflow step), for its event
     changed: tuple[StepState, ...] = ()  # for the live events
     skipped_below: bool = False  # descendants were skipped: listeners re-read the run
 

@@ -11,7 +11,7 @@ from django.db import models
 from workflows.execution.status import AttemptStatus, RunStatus, StepStatus
 from workflows.visibility import visible_to
 
-TRIGGERS = ["manual", "cli", "api", "schedule", "webhook", "rerun"]
+TRIGGERS = ["manual", "cli", "api", "schedule", "webhook", "rerun", "workflow"]  # workflow: a sub-workflow step
 
 
 class RunQuerySet(models.QuerySet):
@@ -40,6 +40,12 @@ class Run(models.Model):
     # False while a large run's steps are still being written after its start
     # answered (execution.transitions.create_deferred_steps).
     steps_created = models.BooleanField(default=True)
+    # A sub-workflow's run: the step of the parent run that waits for it (execution/waits.py),
+    # and how deep it is in a chain of them (0: started by a person, a schedule, a webhook).
+    parent_step = models.ForeignKey(
+        "StepRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="child_runs"
+    )
+    depth = models.PositiveSmallIntegerField(default=0, db_default=0)
 
     objects = RunQuerySet.as_manager()
 

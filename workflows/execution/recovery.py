@@ -43,8 +43,10 @@ _last_reap = {"at": float("-inf")}
 
 
 def register_hooks() -> None:
-    """The reaper runs on every worker's heartbeat (a lock lets one process at a time do it)."""
+    """The reaper runs on every worker's heartbeat (a lock lets one process at a time do it);
+    a child run's end ends the step waiting for it."""
     heartbeat.on_every_beat("reaper", reap_if_due)
+    dispatch.on_run_finished(waits.child_finished)
 
 
 def reap_if_due() -> None:

@@ -30,7 +30,7 @@ from registry import lookup
 from registry.context import StepContext
 from workflows.definitions.retry import RetryPolicy, retry_delay
 from workflows.definitions.spec import StepSpec
-from workflows.execution import commits, dispatch, events, failpoints, pace, step_logs, transitions
+from workflows.execution import commits, dispatch, events, failpoints, pace, step_logs, subworkflows, transitions
 from workflows.execution.attempts import SKIPPED, Call, StepFailure, WaitingStep, prepare
 from workflows.execution.connections import retrying
 from workflows.execution.heartbeat import running_steps
@@ -38,6 +38,7 @@ from workflows.execution.messages import Advance, ClaimedStep, StepMessage, Step
 from workflows.execution.plans import Compiled, compiled
 from workflows.execution.status import StepStatus
 from workflows.execution.transitions import Success
+from workflows.execution.wait_specs import RUN
 from workflows.execution.workers import identity
 
 # A child that reads only outputs of steps that just succeeded gets them in
@@ -131,7 +132,12 @@ class Local:
             self.after(retrying(transitions.skip, claimed, version.plan))
             return
         if isinstance(call, WaitingStep):  # it waits holding no worker: this thread moves on
-            self.after(retrying(transitions.wait, claimed, call.inputs, call.wait))
+            try:
+                child = subworkflows.child_for(claimed, step, call.inputs) if call.wait.kind == RUN else None
+            except StepFailure as failure:
+                self.after(record_failure(claimed, version, step, failure))
+                return
+            self.after(retrying(transitions.wait, claimed, call.inputs, call.wait, child))
             return
         running_steps.add(claimed.step_run_id, claimed.attempt, context)
         self.calls[claimed.step_run_id] = call

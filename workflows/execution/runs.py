@@ -15,9 +15,10 @@ from django.db import close_old_connections, transaction
 
 from oaweb.celery import app
 from registry import lookup
+from workflows.definitions.format import component_of
 from workflows.definitions.spec import StepSpec
 from workflows.definitions.validation import validate_inputs
-from workflows.execution import dispatch, events, transitions
+from workflows.execution import dispatch, events, transitions, waits
 from workflows.execution.heartbeat import running_steps
 from workflows.execution.models import Run
 from workflows.execution.plans import plan_of, step_queue  # noqa: F401  (plan_of: the pages' graphs)
@@ -86,7 +87,7 @@ def _create_run(version, inputs, user=None, priority=None, trigger="manual", rer
     first_step_calling = {}  # each component the run will call, once
     for step in steps:
         if step["id"] not in reused:
-            first_step_calling.setdefault(step["component"], step["id"])
+            first_step_calling.setdefault(component_of(step), step["id"])
     for component, step_id in first_step_calling.items():
         if lookup.usable(component) is None:
             raise RunRefused(f"step {step_id}: component {component} is unknown or disabled")
@@ -136,6 +137,10 @@ def cancel_run(run: Run) -> bool:
             log.warning("revoking tasks of run %s failed", run.pk, exc_info=True)
     events.run_changed(run)
     events.steps_changed(run.pk)
+    # Its sub-workflows' child runs go with it; a child cancelled on its own fails the step waiting for it.
+    for child in Run.objects.filter(parent_step__run_id=run.pk, status__in=RunStatus.ACTIVE):
+        cancel_run(child)
+    waits.child_finished(run)
     return True
 
 

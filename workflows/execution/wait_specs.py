@@ -11,9 +11,10 @@ from django.utils.dateparse import parse_datetime
 TIME = "time"
 EVENT = "event"
 APPROVAL = "approval"
+RUN = "run"  # a sub-workflow's child run
 
 # component -> the kind of wait its steps make
-WAITING_COMPONENTS = {"core.wait": TIME, "core.wait_for_event": EVENT, "core.approval": APPROVAL}
+WAITING_COMPONENTS = {"core.wait": TIME, "core.wait_for_event": EVENT, "core.approval": APPROVAL, "core.workflow": RUN}
 
 
 class BadWait(ValueError):
@@ -32,9 +33,14 @@ class Wait:
         return {"kind": self.kind, "until": self.until.isoformat() if self.until else None, **self.details}
 
 
-def wait_of(component: str, inputs: dict, now: datetime) -> Wait:
-    """The wait a step of this waiting component makes with these (schema-checked) inputs."""
+def wait_of(component: str, inputs: dict, now: datetime, step=None) -> Wait:
+    """The wait a step of this waiting component makes with these (schema-checked) inputs.
+
+    `step` (its StepSpec) names a sub-workflow step's child workflow and version.
+    """
     kind = WAITING_COMPONENTS[component]
+    if kind == RUN:
+        return Wait(RUN, None, {"workflow": step.workflow, "version": step.workflow_version})
     if kind == TIME:
         return Wait(TIME, _time_until(inputs, now))
     until = _after(inputs.get("timeout_seconds"), now)

@@ -20,12 +20,12 @@ from django.conf import settings
 from django.core import signing
 from django.utils import timezone
 
-from workflows.execution import dispatch, transitions
+from workflows.execution import dispatch, runner, transitions
 from workflows.execution.connections import retrying
-from workflows.execution.models import StepRun
+from workflows.execution.models import Run, StepRun
 from workflows.execution.plans import compiled
-from workflows.execution.status import StepStatus
-from workflows.execution.wait_specs import APPROVAL, EVENT, TIME
+from workflows.execution.status import RunStatus, StepStatus
+from workflows.execution.wait_specs import APPROVAL, EVENT, RUN, TIME
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +78,42 @@ def deliver_event(run_id: int, name: str, payload) -> int:
     return ended
 
 
+def child_finished(run) -> bool:
+    """A child run ended: its parent step (if it still waits for this child) ends with it."""
+    if not run.parent_step_id:
+        return False
+    if not StepRun.objects.filter(pk=run.parent_step_id, status=StepStatus.WAITING, wait__run=run.pk).exists():
+        return False  # ended already (cancelled, decided twice), or waiting for a newer child
+    if run.status == RunStatus.SUCCEEDED:
+        return succeed(run.parent_step_id, run.outputs or {})
+    if run.status == RunStatus.CANCELLED:
+        return fail(run.parent_step_id, f"child run {run.pk} was cancelled")
+    return fail_or_retry(run.parent_step_id, f"child run {run.pk} failed: {run.error}")
+
+
+def fail_or_retry(step_run_id: int, error: str) -> bool:
+    """End the waiting step as an attempt that failed: its retry policy decides (a retry waits anew)."""
+    held = retrying(transitions.waiting_step, step_run_id)
+    if held is None:
+        return False
+    claimed, inputs = held
+    version = compiled(claimed.version_id, claimed.version_hash)
+    step = version.spec.steps[claimed.step_id]
+    advance = runner.record_failure(claimed, version, step, runner.StepFailure(error, inputs=inputs))
+    dispatch.after_commit(advance)
+    return advance.recorded
+
+
+def end_children_lost(limit: int = DUE_PER_PASS) -> int:
+    """Child runs that ended while their parent step still waits (a crash after the child's commit)."""
+    ended = Run.objects.filter(
+        status__in=RunStatus.FINAL, parent_step__status=StepStatus.WAITING, parent_step__wait__kind=RUN
+    )
+    return sum(child_finished(run) for run in ended.order_by("-finished")[:limit])
+
+
 def end_due(now: datetime | None = None) -> int:
-    """End the waits whose time came (the reaper's pass); how many it ended."""
+    """End the waits whose time came (the reaper's pass), and those of child runs that ended; how many."""
     now = now or timezone.now()
     due = StepRun.objects.filter(status=StepStatus.WAITING, wait_until__lte=now).order_by("wait_until")
     ended = 0
@@ -88,7 +122,7 @@ def end_due(now: datetime | None = None) -> int:
             ended += _end_at_deadline(step)
         except Exception:  # one bad row must not stop the pass (the reaper's other work follows)
             log.exception("ending the wait of step run %s failed", step.pk)
-    return ended
+    return ended + end_children_lost()
 
 
 def _end_at_deadline(step: StepRun) -> bool:

@@ -11,6 +11,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from registry.catalog import KINDS
 from registry.models import Component
+from workflows.definitions.format import component_of
 from workflows.models import Workflow
 from workflows.web.htmx import wants_fragment
 from workflows.web.workflow_pages import latest_versions
@@ -59,7 +60,7 @@ def usage(user, name: str) -> list[tuple[Workflow, list[str]]]:
         step_ids = [
             step.get("id")
             for step in steps or []
-            if isinstance(step, dict) and step.get("component") == name and isinstance(step.get("id"), str)
+            if isinstance(step, dict) and component_of(step) == name and isinstance(step.get("id"), str)
         ]
         if step_ids:
             found.append((version.workflow, step_ids))

@@ -7,6 +7,7 @@ templates/workflows/_dag.html with `graph=dag_json(...)`.
 import json
 
 from registry import lookup
+from workflows.definitions.format import SUBWORKFLOW_COMPONENT, component_of
 from workflows.definitions.graph import step_parents
 
 NO_STATUS = ""
@@ -39,13 +40,16 @@ def dag_json(definition: dict, statuses: dict[str, str] | None = None) -> str:
         if not isinstance(step_id, str) or step_id in known:
             continue
         known.add(step_id)
-        component = step.get("component")
+        component = component_of(step)
         component = component if isinstance(component, str) else ""
+        kind = kinds.get(component, NO_KIND)
+        if component == SUBWORKFLOW_COMPONENT:  # named by the workflow it runs
+            component = f"workflow {step['workflow']}"
         nodes.append(
             {
                 "id": step_id,
                 "component": component,
-                "kind": kinds.get(component, NO_KIND),
+                "kind": kind,
                 "status": statuses.get(step_id, NO_STATUS),
             }
         )

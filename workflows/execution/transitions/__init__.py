@@ -66,10 +66,11 @@ from workflows.execution.transitions.repairs import (
     unclaimed,
 )
 from workflows.execution.transitions.successes import Success, succeed, succeed_many
-from workflows.execution.transitions.waiting import wait, waiting_step
+from workflows.execution.transitions.waiting import Child, wait, waiting_step
 
 __all__ = [
     "CANCEL",
+    "Child",
     "CLAIM",
     "CONTINUE",
     "FAIL",

@@ -103,7 +103,9 @@ def _finish_run(run_id: int, now) -> Run | None:
     """
     run = (
         Run.objects.select_related("version")
-        .only("workflow_id", "status", "inputs", "error", "created", "started", "version__content_hash")
+        .only(
+            "workflow_id", "status", "inputs", "error", "created", "started", "parent_step_id", "version__content_hash"
+        )
         .get(pk=run_id)
     )
     if run.is_final:

@@ -9,12 +9,26 @@ from workflows.execution.plans import Compiled, compiled, compiled_of, step_queu
 from workflows.execution.transitions.common import S, _finish_run, message_of, unclaimed_after
 
 
-def create_run(version, inputs: dict, components: dict, *, created_by, priority, trigger, rerun_of, reused, defer):
+def create_run(
+    version,
+    inputs: dict,
+    components: dict,
+    *,
+    created_by,
+    priority,
+    trigger,
+    rerun_of,
+    reused,
+    defer,
+    parent_step_id=None,
+    depth=0,
+):
     """The Run and all its StepRuns in one transaction; returns (run, messages of the steps ready now).
 
     `reused`: {step id: StepRun} of an earlier run whose success this one
-    keeps. `defer`: write the run alone, `pending`, and leave its steps to
-    create_deferred_steps (a large run must not hold its starter for seconds).
+    keeps. `parent_step_id`, `depth`: a sub-workflow's child run. `defer`:
+    write the run alone, `pending`, and leave its steps to create_deferred_steps
+    (a large run must not hold its starter for seconds).
     """
     # A deferred run's count is set when its steps are (the plan is not even compiled here).
     steps = None if defer else compiled(version.pk, version.content_hash, version.definition)
@@ -28,6 +42,8 @@ def create_run(version, inputs: dict, components: dict, *, created_by, priority,
             created_by=created_by,
             rerun_of=rerun_of,
             steps_created=not defer,
+            parent_step_id=parent_step_id,
+            depth=depth,
             unfinished=0 if defer else len(steps.plan.order) - len(reused),
         )
         ready = [] if defer else _create_steps(run, steps, components, reused)

@@ -1,19 +1,57 @@
 """A step that starts waiting (and lets its worker go), and the waiting step taken up to be ended."""
 
+from dataclasses import dataclass
+
+from django.db import transaction
+
 from workflows.execution.messages import Advance, ClaimedStep, StepState
 from workflows.execution.models import StepRun
 from workflows.execution.transitions.common import WAIT, S
+from workflows.execution.transitions.creating import create_run
 from workflows.execution.wait_specs import Wait
 
 
-def wait(claimed: ClaimedStep, inputs: dict, waiting_for: Wait) -> Advance:
-    """The step waits: its inputs and its wait recorded, its lease dropped (no worker holds it now)."""
-    changed = StepRun.objects.filter(pk=claimed.step_run_id, status__in=WAIT[0], attempt=claimed.attempt).update(
-        status=WAIT[1], inputs=inputs, wait=waiting_for.as_json(), wait_until=waiting_for.until, lease_expires=None
+def wait(claimed: ClaimedStep, inputs: dict, waiting_for: Wait, child: "Child | None" = None) -> Advance:
+    """The step waits: its inputs and its wait recorded, its lease dropped (no worker holds it now).
+
+    `child`: a sub-workflow step's child run, created in the same transaction
+    (its ready steps are in the Advance, to publish); the wait names it.
+    """
+    with transaction.atomic():
+        mine = StepRun.objects.filter(pk=claimed.step_run_id, status__in=WAIT[0], attempt=claimed.attempt)
+        if not mine.select_for_update().exists():
+            return Advance.not_recorded()
+        details, run, ready = waiting_for.as_json(), None, []
+        if child is not None:
+            run, ready = create_run(
+                child.version,
+                child.inputs,
+                child.components,
+                created_by=None,
+                priority=child.priority,
+                trigger="workflow",
+                rerun_of=None,
+                reused={},
+                defer=False,
+                parent_step_id=claimed.step_run_id,
+                depth=child.depth,
+            )
+            details["run"] = run.pk
+        mine.update(status=WAIT[1], inputs=inputs, wait=details, wait_until=waiting_for.until, lease_expires=None)
+    return Advance(
+        recorded=True, ready=tuple(ready), changed=(StepState.of_claimed(claimed, S.WAITING),), started_run=run
     )
-    if not changed:
-        return Advance.not_recorded()
-    return Advance(recorded=True, changed=(StepState.of_claimed(claimed, S.WAITING),))
+
+
+@dataclass(frozen=True)
+class Child:
+    """A sub-workflow step's child run to create: the version, its checked inputs, and where it sits."""
+
+    version: object  # WorkflowVersion
+    inputs: dict
+    components: dict
+    priority: int
+    depth: int
 
 
 def waiting_step(step_run_id: int) -> tuple[ClaimedStep, dict] | None:
