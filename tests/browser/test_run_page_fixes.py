@@ -175,6 +175,16 @@ def test_one_update_moves_header_progress_rows_and_graph_together(logged_in, tea
 # --- item 6 ------------------------------------------------------------------------------
 
 
+TIMELINE_BOXES = """(step) => {
+  const row = document.querySelector(`#run-timeline .tl-row[data-step="${step}"]`);
+  const [runs, backoffs] = ['.tl-exec', '.tl-backoff'].map((css) => [...row.querySelectorAll(css)]);
+  return [runs[0], backoffs[0], runs[1], backoffs[1], runs[2]].map((element) => {
+    const box = element.getBoundingClientRect();
+    return {x: box.x, width: box.width};
+  });
+}"""
+
+
 def test_the_timeline_shows_each_attempt_of_a_retried_step(logged_in, team):
     retry = {"max_attempts": 3, "backoff": "fixed", "delay": 0.4, "jitter": False}
     definition = {
@@ -193,10 +203,10 @@ def test_the_timeline_shows_each_attempt_of_a_retried_step(logged_in, team):
     assert "st-succeeded" in runs.nth(2).get_attribute("class") and "st-failed" in runs.nth(0).get_attribute("class")
     backoffs = row.locator(".tl-backoff")
     assert backoffs.count() == 2
-    # Drawn, left to right: attempt 1, back-off, attempt 2, back-off, attempt 3.
-    boxes = [runs.nth(0).bounding_box(), backoffs.nth(0).bounding_box(), runs.nth(1).bounding_box()]
-    boxes += [backoffs.nth(1).bounding_box(), runs.nth(2).bounding_box()]
-    assert all(box["width"] > 0 for box in boxes)
+    # Drawn, left to right: attempt 1, back-off, attempt 2, back-off, attempt 3. Measured in one
+    # script, so that a live swap landing between two measurements can't detach what is measured.
+    boxes = page.evaluate(TIMELINE_BOXES, "flaky")
+    assert all(box["width"] > 0 for box in boxes), boxes
     assert [box["x"] for box in boxes] == sorted(box["x"] for box in boxes)
     page.locator("#step-flaky").click()
     page.locator("#step-panel [data-col='queue-wait']").first.wait_for()
