@@ -178,7 +178,9 @@ class RunSerializer(RedactedDataMixin, serializers.ModelSerializer):
     workflow = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     version = serializers.SlugRelatedField(slug_field="version", read_only=True)
     parent_step = serializers.PrimaryKeyRelatedField(
-        read_only=True, help_text="A sub-workflow's child run: the step (GET /api/v1/steps/{id}/) that waits for it."
+        read_only=True,
+        allow_null=True,
+        help_text="A sub-workflow's child run: the step (GET /api/v1/steps/{id}/) that waits for it.",
     )
 
     class Meta:
