@@ -21,6 +21,8 @@ workers, so both sides of every ratio see the same machine. Measures:
   a scientific-workflow DAG (bench/scientific.py, fixed seed): makespan against its bound,
       max(critical path, total sleep / worker slots)
   sub-workflows: what each of 3 nested levels adds to a one-step run, against a W1 step's time
+  map: a map of 1,000 core.noop items between two steps, against the same 1,000 steps written
+      as a static fan-out + join (issue 19), taking turns
   peak RSS (VmHWM) of this process, which starts the runs as the web process does, plus the
       worker, during the W1 burst
 
@@ -75,6 +77,7 @@ W2_WIDTH = 50
 W3_LENGTH, W3_SLEEP = 5, 0.1
 FAN_WIDTH = 100
 SUB_LEVELS = 3
+MAP_WIDTH = 1000
 RSS_TARGET_MB = 300
 UNIT_DIGITS = {"x": 2, "ms": 1, "MB": 0}
 
@@ -123,6 +126,17 @@ def sub_workflow_definitions(levels):
     return definitions
 
 
+def map_definition(width):
+    """A step whose outputs hold a list, a map of core.noop over it, and a step after (issue 19)."""
+    each = {"component": "core.noop", "map": "{{ steps.start.outputs.list }}", "inputs": {"i": "{{ item }}"}}
+    steps = [
+        {"id": "start", "component": "core.noop", "inputs": {"list": list(range(width))}},
+        {"id": "each", **each},
+        {"id": "join", "component": "core.noop", "depends_on": ["each"]},
+    ]
+    return {"id": f"bench-map-{width}", "steps": steps}
+
+
 def import_shapes(dag):
     """The benchmark's workflows, one slug per shape; re-importing an unchanged one adds no version."""
     team = Team.default()
@@ -132,6 +146,8 @@ def import_shapes(dag):
         "w3": sleep_chain_definition(W3_LENGTH, W3_SLEEP),
         "fan": fan_definition(FAN_WIDTH),
         "dag": scientific.definition(dag, f"bench-science-{scientific.SEED}"),
+        "wide_fan": fan_definition(MAP_WIDTH),
+        "map": map_definition(MAP_WIDTH),
     }
     shapes = {name: Workflow.import_definition(definition, team=team)[0] for name, definition in definitions.items()}
     for level, definition in enumerate(sub_workflow_definitions(SUB_LEVELS)):
@@ -264,7 +280,18 @@ def measure_round(args, shapes, worker_pids, dag_bound):
     makespan = statistics.median(oaweb_runs(shapes["dag"], 1) for _ in range(fan_times)) * 1000
     figures["dag"] = {"oaweb": makespan, "bound": dag_bound, "ratio": makespan / dag_bound}
     figures["sub"] = sub_workflow_overhead(shapes, args.repeat, figures["w1_p50"]["oaweb"] / W1_LENGTH)
+    figures["map"] = map_against_fan(shapes, fan_times)
     return figures
+
+
+def map_against_fan(shapes, times):
+    """Median run times of the 1,000-item map and of the static 1,000-wide fan-out, taking turns."""
+    fan, mapped = [], []
+    for _ in range(times):
+        fan.append(oaweb_runs(shapes["wide_fan"], 1) * 1000)
+        mapped.append(oaweb_runs(shapes["map"], 1) * 1000)
+    fan_ms, map_ms = statistics.median(fan), statistics.median(mapped)
+    return {"fan": fan_ms, "map": map_ms, "ratio": map_ms / fan_ms}
 
 
 def sub_workflow_overhead(shapes, repeat, step_ms):
@@ -338,6 +365,11 @@ def print_table(figures, args, dag):
         f"sub-workflows: a one-step run {sub['base']:.1f} ms, the same {SUB_LEVELS} levels down "
         f"{sub['chain']:.1f} ms (p50s): {sub['per_level']:.1f} ms a level, a W1 step {sub['step']:.1f} ms"
     )
+    mapped = figures["map"]
+    print(
+        f"map of {MAP_WIDTH:,} core.noop items: {mapped['map']:,.0f} ms a run; the same as a static "
+        f"fan-out + join: {mapped['fan']:,.0f} ms (medians)"
+    )
     rss = figures["rss"]
     since = "" if rss["reset"] else " (peaks since each process started: clear_refs was refused)"
     print(
@@ -355,6 +387,7 @@ def print_targets(figures, args):
         ("scientific DAG makespan / bound", figures["dag"]["ratio"], "<=", 1.25, "x"),
         ("peak RSS, bench + one worker", figures["rss"]["oaweb"], "<=", RSS_TARGET_MB, "MB"),
         ("a sub-workflow level / a W1 step (issue 19)", figures["sub"]["ratio"], "<=", 2.0, "x"),
+        (f"map of {MAP_WIDTH:,} / static fan-out (issue 19)", figures["map"]["ratio"], "<=", 1.3, "x"),
     ]
     aim = [
         (f"{name.upper()} p50 below n8n regular's", figures[f"{name}_p50"]["oaweb"], "<", N8N[name]["regular"][0], "ms")
@@ -387,6 +420,7 @@ def warm_up(shapes):
     for name, raw_start in (("w1", start_raw_w1), ("w2", start_raw_w2), ("w3", start_raw_w3), ("fan", start_raw_fan)):
         taking_turns(raw_start, shapes[name], 2 if name == "w1" else 1)
     oaweb_runs(shapes["dag"], 1)
+    map_against_fan(shapes, 1)
 
 
 def main():

@@ -246,6 +246,8 @@ OAWEB_CONTINUE_SECONDS = env_float("OAWEB_CONTINUE_SECONDS", 2.0)
 OAWEB_CONTINUE_BACKLOG_SECONDS = env_float("OAWEB_CONTINUE_BACKLOG_SECONDS", 0.05)
 # How deep sub-workflows may nest: a step whose child run would be deeper fails (execution/subworkflows.py).
 OAWEB_MAX_WORKFLOW_DEPTH = env_int("OAWEB_MAX_WORKFLOW_DEPTH", 10, minimum=1)
+# How many items one map step may run over: a longer list fails the map step (execution/mapping.py).
+OAWEB_MAX_MAP_ITEMS = env_int("OAWEB_MAX_MAP_ITEMS", 10_000, minimum=1)
 # How long a signed approval link works when its approval step has no deadline (execution/waits.py).
 OAWEB_APPROVAL_LINK_DAYS = env_int("OAWEB_APPROVAL_LINK_DAYS", 30, minimum=1)
 # Tests only: points on the step path where this process kills itself

@@ -171,3 +171,24 @@ def write_log(
     if fail:
         raise ComponentError("failing after logging, on purpose")
     return {}
+
+
+@component(
+    "test.interval",
+    kind="tool",
+    inputs={
+        "type": "object",
+        "properties": {"folder": {"type": "string"}, "name": {}, "seconds": {"type": "number"}},
+        "required": ["folder", "name"],
+    },
+    outputs={"type": "object"},
+)
+def interval(folder: str, name, seconds: float = 0.1) -> dict:
+    """Sleeps, and writes when it started and ended to `folder`/`name`: concurrency seen from every process."""
+    import time
+    from pathlib import Path
+
+    started = time.time()
+    time.sleep(seconds)
+    Path(folder, str(name)).write_text(f"{started} {time.time()}")
+    return {"name": name}

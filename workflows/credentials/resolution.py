@@ -80,9 +80,12 @@ class Secrets:
         self.inputs: dict | None = None  # filled in by `filled`
         masks.hold(self, self.secret_values)
 
-    def filled(self, step_inputs, run_inputs: dict, upstream: dict, validate) -> "Secrets":
-        """Resolve the inputs again with the values, for the call only; `validate` is the input schema's."""
-        self.inputs = validate(resolve(step_inputs, run_inputs, upstream, secrets=self.values))
+    def filled(self, step_inputs, run_inputs: dict, upstream: dict, validate, item=None) -> "Secrets":
+        """Resolve the inputs again with the values, for the call only; `validate` is the input schema's.
+
+        `item`: a map item's (issue 19), as its inputs were resolved with it.
+        """
+        self.inputs = validate(resolve(step_inputs, run_inputs, upstream, secrets=self.values, item=item))
         return self
 
     def hide(self, value):

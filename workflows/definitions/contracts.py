@@ -1,16 +1,28 @@
 """What a component's schemas promise about its inputs and outputs, and the step inputs checked against it.
 
 Only the JSON types a schema's `type` keyword names are compared: a value or
-a reference whose type is not known is let through.
+a reference whose type is not known is let through. In a map's inputs
+(issue 19) `{{ item }}` has the type of the list's items and `{{ index }}`
+is an integer (map_checks.py says what the list holds).
 """
 
 from workflows.definitions.format import JSON_TYPE_OF_CLASS, json_type
 from workflows.definitions.issues import WARNING
-from workflows.definitions.references import INPUTS, SECRETS, Reference, escape_pointer, is_whole_reference
+from workflows.definitions.references import (
+    INDEX,
+    INPUTS,
+    ITEM,
+    SECRETS,
+    STEPS,
+    Reference,
+    escape_pointer,
+    is_whole_reference,
+)
 from workflows.definitions.secret_checks import credential_kinds
 
 INTEGER_OR_NUMBER = frozenset(("integer", "number"))
 OBJECT, STRING = frozenset(("object",)), frozenset(("string",))
+INDEX_SCHEMA = {"type": "integer", "minimum": 0}  # `{{ index }}`: an item's position in its list
 _TYPES_OF_KIND = {kind: frozenset((kind,)) for kind in JSON_TYPE_OF_CLASS.values()} | {"integer": INTEGER_OR_NUMBER}
 # By class first, without a call: float is left out, a whole float (2.0) being an integer too.
 _TYPES_OF_CLASS = {cls: _TYPES_OF_KIND[kind] for cls, kind in JSON_TYPE_OF_CLASS.items() if cls is not float}
@@ -163,12 +175,27 @@ class ContractChecks:
         """The types a reference's value is declared to have, or None when not known."""
         if reference.source == SECRETS:  # issue 20: a credential is an object of its fields, which are text
             return STRING if reference.path else OBJECT
-        if reference.source == INPUTS:
+        return declared_types(self.reference_schema(reference))
+
+    def reference_schema(self, reference: Reference):
+        """The schema declared for a reference's value (its `.key` path followed), or None when not known.
+
+        `{{ item }}` and `{{ index }}` are known only while a map step's inputs
+        are checked: `item_schema` (map_checks.py) is then the list's items' schema.
+        """
+        source = reference.source
+        if source == INPUTS:
             schema = self.declared_inputs.get(reference.name)
-        else:
+        elif source == STEPS:
             parent = self.step_index.get(reference.name)
             contract = self.step_contracts[parent] if parent is not None else None
             output_schema = contract.output_schema if contract is not None else None
             properties = output_schema.get("properties") if isinstance(output_schema, dict) else None
             schema = properties.get(reference.output) if isinstance(properties, dict) else None
-        return declared_types(schema_at(schema, reference.path))
+        elif source == ITEM:
+            schema = self.item_schema
+        elif source == INDEX and self.item_schema is not None:
+            schema = INDEX_SCHEMA
+        else:
+            return None
+        return schema_at(schema, reference.path)

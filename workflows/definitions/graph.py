@@ -49,11 +49,12 @@ def step_parents(step: dict) -> set[str]:
 
 
 def step_reads(step: dict) -> set[str]:
-    """Ids of the steps whose outputs `step` reads: step references in its inputs and its `when`.
+    """Ids of the steps whose outputs `step` reads: step references in its inputs, its `when` and its `map`.
 
     The engine fetches only these parents' outputs (depends_on only orders).
     """
-    reads = {reference.name for reference, _ in find_references(step.get("inputs")) if reference.source == STEPS}
+    reads = item_reads(step)
+    reads.update(reference.name for reference, _ in find_references(step.get("map")) if reference.source == STEPS)
     when = step.get("when")
     if isinstance(when, str):
         try:
@@ -63,6 +64,14 @@ def step_reads(step: dict) -> set[str]:
         else:
             reads.update(reference.name for reference in condition.references if reference.source == STEPS)
     return reads
+
+
+def item_reads(step: dict) -> set[str]:
+    """Ids of the steps whose outputs each item of a map reads: those its inputs reference.
+
+    Not the list's own step (each item gets its value), nor `when`'s (the map as a whole decides).
+    """
+    return {reference.name for reference, _ in find_references(step.get("inputs")) if reference.source == STEPS}
 
 
 def build_plan(definition: dict) -> Plan:

@@ -7,6 +7,10 @@ string with text around references is interpolated (strings as they are,
 other values as JSON). A regex finds them and a dict walk resolves them:
 no eval, no template engine, so a definition can never run code.
 
+In a map's step (issue 19), `{{ item }}` is the item of the list the step maps
+over (`{{ item.key }}` a part of it) and `{{ index }}` its position: only a
+map's items are resolved with them.
+
 Issue 20: `{{ secrets.NAME }}` (a credential of the workflow's team, as an
 object of its fields) and `{{ secrets.NAME.FIELD }}` too. Only step inputs may
 hold them; `resolve` fills them in from the `secrets` it is given (none: a
@@ -20,12 +24,14 @@ from dataclasses import dataclass
 INPUTS = "inputs"
 STEPS = "steps"
 SECRETS = "secrets"  # issue 20: credentials (workflows/credentials/)
+ITEM = "item"  # issue 19: a map's item, and its position in the list
+INDEX = "index"
 
 _PART = r"[A-Za-z0-9_-]+"
 # The text between the braces, whitespace stripped.
 REFERENCE_BODY = (
     rf"(?:inputs\.(?P<input>{_PART})|steps\.(?P<step>{_PART})\.outputs\.(?P<output>{_PART})"
-    rf"|secrets\.(?P<secret>{_PART}))"
+    rf"|secrets\.(?P<secret>{_PART})|(?P<scope>item|index))"
     rf"(?P<path>(?:\.{_PART})*)"
 )
 _BODY_RE = re.compile(REFERENCE_BODY + r"\Z")
@@ -54,8 +60,8 @@ class TooLarge(ReferenceError):
 
 @dataclass(frozen=True, slots=True)  # slots: a validation keeps one per referenced step output
 class Reference:
-    source: str  # "inputs" | "steps" | "secrets"
-    name: str  # input name, step id or credential name
+    source: str  # "inputs" | "steps" | "secrets" | "item" | "index"
+    name: str  # input name, step id or credential name ("item" or "index" for those)
     output: str | None  # output name for steps refs
     path: tuple[str, ...]  # further keys
     text: str  # the reference as written, e.g. "steps.a.outputs.b.c"
@@ -82,9 +88,11 @@ def _reference(match: re.Match, body: str) -> Reference:
     known = _known.get(body)
     if known is not None:
         return known
-    name, step, output, secret, path = match.group("input", "step", "output", "secret", "path")
+    name, step, output, secret, scope, path = match.group("input", "step", "output", "secret", "scope", "path")
     path = tuple(path[1:].split(".")) if path else ()
-    if name is not None:
+    if scope is not None:
+        reference = Reference(scope, scope, None, path, body)
+    elif name is not None:
         reference = Reference(INPUTS, name, None, path, body)
     elif secret is not None:
         reference = Reference(SECRETS, secret, None, path, body)
@@ -185,13 +193,32 @@ def find_references(value, pointer: str = "") -> list[tuple[Reference, str]]:
     return [(reference, place_pointer(place)) for reference, place in scan_references(value, pointer)[0]]
 
 
-def lookup(reference: Reference, inputs: dict, step_outputs: dict[str, dict | None], secrets: dict | None = None):
+@dataclass(frozen=True, slots=True)
+class Item:
+    """A map's item and its position: what `{{ item }}` and `{{ index }}` point at in that item's inputs."""
+
+    value: object
+    index: int
+
+
+def lookup(
+    reference: Reference,
+    inputs: dict,
+    step_outputs: dict[str, dict | None],
+    secrets: dict | None = None,
+    item: Item | None = None,
+):
     """The value a reference points at; ReferenceError when there is none.
 
     A step that has no outputs (not run, skipped: None) has nothing to point at.
     `secrets`: credential name -> its fields (issue 20); None: no credential is known.
+    `item`: the map item whose inputs these are (issue 19); None outside a map's items.
     """
-    if reference.source == SECRETS:
+    if reference.source in (ITEM, INDEX):
+        if item is None:
+            raise ReferenceError(f"{reference.text}: only a map's items have an {reference.source}")
+        value = item.value if reference.source == ITEM else item.index
+    elif reference.source == SECRETS:
         if not isinstance(secrets, dict) or reference.name not in secrets:
             raise ReferenceError(f"{reference.text}: no credential {reference.name!r} in the workflow's team")
         value = secrets[reference.name]
@@ -230,6 +257,7 @@ def resolve(
     missing: str = "raise",
     max_size: int | None = None,
     secrets: dict | None = None,
+    item: Item | None = None,
 ):
     """`value` with every reference replaced by what it points at.
 
@@ -245,11 +273,11 @@ def resolve(
     are counted after (json_size_over).
 
     `secrets` (issue 20): credential name -> fields, for `{{ secrets.NAME... }}`;
-    the engine passes them only to a step that reads them.
+    the engine passes them only to a step that reads them. `item` (issue 19): a map item's.
     """
     if missing not in ("raise", "null"):
         raise ValueError(f"missing must be 'raise' or 'null', not {missing!r}")
-    budget = _Budget(max_size, secrets)
+    budget = _Budget(max_size, secrets, item)
     resolved = _resolve(value, inputs, step_outputs, missing == "null", budget)
     if max_size is not None and json_size_over(resolved, max_size):
         raise budget.exceeded()
@@ -259,10 +287,11 @@ def resolve(
 class _Budget:
     """What interpolated text may still take, over all the strings of one resolve() (and its secrets, issue 20)."""
 
-    def __init__(self, limit: int | None, secrets: dict | None = None):
+    def __init__(self, limit: int | None, secrets: dict | None = None, item: Item | None = None):
         self.limit = limit
         self.used = 0
         self.secrets = secrets
+        self.item = item  # not a budget, but what the references of this resolve() may point at too
 
     def check(self, value) -> None:
         """TooLarge if `value`, written out, could not fit in what is left (before it is written out)."""
@@ -284,7 +313,7 @@ def _resolve(value, inputs, step_outputs, missing_is_null: bool, budget: _Budget
             return value
         whole = is_whole_reference(value)
         if whole is not None:
-            return _lookup(whole, inputs, step_outputs, missing_is_null, budget.secrets)
+            return _lookup(whole, inputs, step_outputs, missing_is_null, budget)
         return _SCAN_RE.sub(lambda match: _interpolate(match, inputs, step_outputs, missing_is_null, budget), value)
     if isinstance(value, dict):
         return {key: _resolve(child, inputs, step_outputs, missing_is_null, budget) for key, child in value.items()}
@@ -293,9 +322,9 @@ def _resolve(value, inputs, step_outputs, missing_is_null: bool, budget: _Budget
     return value
 
 
-def _lookup(reference, inputs, step_outputs, missing_is_null: bool, secrets: dict | None = None):
+def _lookup(reference, inputs, step_outputs, missing_is_null: bool, budget: _Budget):
     try:
-        return lookup(reference, inputs, step_outputs, secrets)
+        return lookup(reference, inputs, step_outputs, budget.secrets, budget.item)
     except ReferenceError:
         if missing_is_null:
             return None
@@ -306,7 +335,7 @@ def _interpolate(match: re.Match, inputs, step_outputs, missing_is_null: bool, b
     body = match["body"]
     if body is None:  # not a reference: the text stays as written
         return match.group(0)
-    value = _lookup(_reference(match, body), inputs, step_outputs, missing_is_null, budget.secrets)
+    value = _lookup(_reference(match, body), inputs, step_outputs, missing_is_null, budget)
     if not isinstance(value, str):
         budget.check(value)  # json.dumps would build it all before spend() could count it
         value = json.dumps(value, ensure_ascii=False)

@@ -23,6 +23,11 @@ class StepSpec:
     depends_on: tuple[str, ...] = ()
     workflow: str | None = None  # a sub-workflow step: the child's workflow id, and its version label
     workflow_version: str | None = None
+    # A map (issue 19): the reference to the list it runs over, how many items may run at
+    # once (None: all), and whether items that fail for good leave null instead of failing it.
+    map: str | None = None
+    concurrency: int | None = None
+    allow_failures: bool = False
 
     @classmethod
     def parse(cls, step: dict) -> "StepSpec":
@@ -38,6 +43,9 @@ class StepSpec:
             depends_on=tuple(step.get("depends_on") or ()),
             workflow=step.get("workflow"),
             workflow_version=step.get("version"),
+            map=step.get("map"),
+            concurrency=step.get("concurrency"),
+            allow_failures=bool(step.get("allow_failures")),
         )
 
 

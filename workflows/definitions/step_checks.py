@@ -1,8 +1,12 @@
-"""The checks of steps: ids, components, references, dependencies and conditions, and the workflow's outputs."""
+"""The checks of steps: ids, components, references, dependencies and conditions, and the workflow's outputs.
+
+A map step's own checks (its list, `{{ item }}`, its outputs) are in map_checks.py.
+"""
 
 from workflows.definitions.conditions import ConditionError, parse_condition
 from workflows.definitions.format import component_of
 from workflows.definitions.issues import shown
+from workflows.definitions.map_checks import IN_OUTPUTS, IN_WHEN, ITEM_SOURCES, NOT_A_MAP, MapContract, Outside
 from workflows.definitions.parsing import too_deep
 from workflows.definitions.references import (
     INPUTS,
@@ -20,7 +24,8 @@ from workflows.definitions.references import (
 STEP_INPUTS_DEPTH = 3
 
 REFERENCE_HELP = (
-    "write {{ inputs.NAME }}, {{ steps.ID.outputs.NAME }} or {{ secrets.NAME }}, optionally followed by .key parts"
+    "write {{ inputs.NAME }}, {{ steps.ID.outputs.NAME }}, {{ secrets.NAME }} or (in a map's inputs) {{ item }}, "
+    "optionally followed by .key parts"
 )
 
 
@@ -52,12 +57,15 @@ class StepChecks:
             name = component_of(step)
             if isinstance(name, str):
                 step_contracts[index] = self.contract(name)
+            if "map" in step:  # its outputs are the map's: `results` and `errors`
+                step_contracts[index] = MapContract(step_contracts[index], name, step.get("allow_failures") is True)
 
     def check_step(self, index: int, step: dict) -> None:
         base = f"/steps/{index}"
         parents: list[int] = []
         self.check_callee(base, step)
         info = self.check_component(base, component_of(step))
+        self.item_schema = self.check_map(base, index, step, parents)
 
         inputs = step.get("inputs", {})
         if isinstance(inputs, dict):
@@ -66,7 +74,8 @@ class StepChecks:
             except NestingError:
                 self.issues.append(too_deep(f"{base}/inputs"))
             else:
-                self.check_references(found, malformed, index, parents, in_step_inputs=True)
+                outside = None if self.item_schema is not None else NOT_A_MAP
+                self.check_references(found, malformed, index, parents, in_step_inputs=True, outside=outside)
                 if info is not None:
                     self.check_component_inputs(base, step, inputs, self.contract(component_of(step)))
 
@@ -81,10 +90,12 @@ class StepChecks:
             except ConditionError as exc:
                 self.add("invalid_condition", f"`when` does not parse: {exc}", f"{base}/when")
             else:
-                self.check_references([(ref, (base, "when")) for ref in condition.references], [], index, parents)
+                found = [(ref, (base, "when")) for ref in condition.references]
+                self.check_references(found, [], index, parents, outside=IN_WHEN)
 
         if parents and self.step_ids[index] is not None:
             self.parents[index] = parents
+        self.item_schema = None
 
     def check_depends_on(self, base: str, index: int, depends_on: list, parents: list[int]) -> None:
         for position, parent in enumerate(depends_on):
@@ -142,14 +153,26 @@ class StepChecks:
         return info
 
     def check_references(
-        self, found, malformed, index: int | None, parents: list[str] | None, in_step_inputs: bool = False
+        self,
+        found,
+        malformed,
+        index: int | None,
+        parents: list[int] | None,
+        in_step_inputs: bool = False,
+        outside: Outside | None = NOT_A_MAP,
     ) -> None:
-        """Check references made by the step at `index` into `parents` (None, None: the workflow's outputs)."""
+        """Check references made by the step at `index` into `parents` (None, None: the workflow's outputs).
+
+        `outside`: why `{{ item }}` and `{{ index }}` can't be read here; None in a map's inputs.
+        """
         for text, place in malformed:
             self.add("unknown_reference", f"{shown(text)} is not a reference", place_pointer(place), REFERENCE_HELP)
         for reference, place in found:
             if reference.source == SECRETS:  # issue 20: credentials (secret_checks.py)
                 self.check_secret(reference, place, in_step_inputs)
+                continue
+            if reference.source in ITEM_SOURCES:  # issue 19: a map's item (map_checks.py)
+                self.check_item_reference(reference, place, outside)
                 continue
             parent = self.check_reference(reference, place)
             if parent is not None and index is not None:
@@ -182,6 +205,9 @@ class StepChecks:
         contract = self.step_contracts[parent]
         outputs = contract.outputs if contract is not None else None
         if outputs is not None and reference.output not in outputs:
+            if isinstance(contract, MapContract):
+                self.report_map_output(reference, place)
+                return parent
             component = contract.name or "its component"
             declared = ", ".join(f"`{name}`" for name in outputs) or "none"
             self.add(
@@ -200,4 +226,4 @@ class StepChecks:
         for name, value in outputs.items():
             if isinstance(value, str):
                 found, malformed = scan_references(value, f"/outputs/{escape_pointer(name)}")
-                self.check_references(found, malformed, None, None)
+                self.check_references(found, malformed, None, None, outside=IN_OUTPUTS)

@@ -20,9 +20,10 @@ Results for registry components are cached by content hash.
 This module runs a validation and caches its results; the checks themselves
 live beside it: schema_checks.py (format errors, input schemas),
 step_checks.py (steps, references, outputs), contracts.py (step inputs
-against components' schemas), secret_checks.py (credential references,
-issue 20), run_inputs.py (a run's inputs), parsing.py
-(JSON text and its limits) and issues.py (Issue and its wording).
+against components' schemas), map_checks.py (map steps, issue 19),
+secret_checks.py (credential references, issue 20), run_inputs.py (a run's
+inputs), parsing.py (JSON text and its limits) and issues.py (Issue and its
+wording).
 """
 
 import gc
@@ -43,6 +44,7 @@ from workflows.definitions.format import FORMAT_SCHEMA, check_format, json_type
 from workflows.definitions.graph import describe_cycle, find_index_cycles
 from workflows.definitions.issues import ERROR, WARNING, Issue, article, as_dicts, make_issue, pointer
 from workflows.definitions.issues import did_you_mean as _did_you_mean
+from workflows.definitions.map_checks import MapChecks
 from workflows.definitions.parsing import nesting_exceeds, parse_definition, read_definition, too_deep
 from workflows.definitions.run_inputs import validate_inputs
 from workflows.definitions.schema_checks import ECMAValidator, SchemaChecks, format_issues
@@ -216,7 +218,7 @@ def _check_mode(mode: str) -> None:
 # --- the checker ------------------------------------------------------------------------
 
 
-class _Checker(StepChecks, ContractChecks, SchemaChecks, SecretChecks):
+class _Checker(StepChecks, ContractChecks, SchemaChecks, SecretChecks, MapChecks):
     """One validation run. Tolerates any shape: the format check reports what is wrong.
 
     The checks are in the classes it extends; what they share (the state, the

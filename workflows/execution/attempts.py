@@ -24,6 +24,7 @@ from registry.context import StepContext
 from workflows.credentials import resolution as credentials  # issue 20: `{{ secrets.NAME }}`
 from workflows.definitions import strict_json
 from workflows.definitions.conditions import ConditionError, evaluate_condition
+from workflows.definitions.format import json_type
 from workflows.definitions.references import ReferenceError, TooLarge, resolve
 from workflows.definitions.spec import StepSpec
 from workflows.execution import call_threads, step_logs, transitions
@@ -51,6 +52,13 @@ class StepFailure(Exception):
 
 
 SKIPPED = object()
+
+
+@dataclass(frozen=True)
+class Expansion:
+    """What prepare returns for a map step: the items it runs over (execution/mapping.py creates them)."""
+
+    items: list
 
 
 @dataclass(frozen=True)
@@ -113,7 +121,7 @@ class Call:
 
 
 def prepare(claimed: ClaimedStep, step: StepSpec, version: Compiled, upstream: dict | None, context: StepContext):
-    """A Call ready to start, SKIPPED when `when` is false, or a WaitingStep. Raises StepFailure.
+    """A Call ready to start, SKIPPED when `when` is false, a WaitingStep, or a map's Expansion. Raises StepFailure.
 
     Nothing else escapes: an unexpected error fails the attempt with its
     reason instead of leaving the step to its lease.
@@ -128,21 +136,24 @@ def prepare(claimed: ClaimedStep, step: StepSpec, version: Compiled, upstream: d
 
 
 def _prepare(claimed: ClaimedStep, step: StepSpec, version: Compiled, upstream: dict | None, context: StepContext):
-    reads = version.reads[claimed.step_id]
+    item = claimed.item
+    reads = version.reads_of(claimed.step_id, is_item=item is not None)
     if upstream is None or not reads <= upstream.keys():
         upstream = outputs_of(claimed.run_id, reads) if reads else {}
-    if step.when:
+    if step.when and item is None:  # a map's `when` decided for all its items
         try:
             if not evaluate_condition(step.when, claimed.run_inputs, upstream):
                 return SKIPPED
         except (ConditionError, ReferenceError) as exc:
             raise StepFailure(f"when: {exc}", retryable=False) from exc
+    if step.map and item is None:  # the map step itself: its items are created, not called here
+        return Expansion(map_items(step, claimed.run_inputs, upstream))
     limit = settings.OAWEB_MAX_INPUT_BYTES
     try:
         secrets = credentials.for_step(claimed, step)  # issue 20: None (no query) unless it reads a credential
         shown = None if secrets is None else secrets.shown
         # Bounded: "{{ inputs.a }}" written 200 times must fail here, not after building 200 copies.
-        inputs = resolve(step.inputs, claimed.run_inputs, upstream, max_size=limit, secrets=shown)
+        inputs = resolve(step.inputs, claimed.run_inputs, upstream, max_size=limit, secrets=shown, item=item)
     except TooLarge as exc:
         message = f"inputs would exceed {limit} bytes once references are filled in (OAWEB_MAX_INPUT_BYTES)"
         raise StepFailure(message, retryable=False) from exc
@@ -154,7 +165,9 @@ def _prepare(claimed: ClaimedStep, step: StepSpec, version: Compiled, upstream: 
     try:
         inputs = schema_validator(info, "input")(inputs)
         if secrets is not None:  # issue 20: the values, for the call alone
-            secrets = secrets.filled(step.inputs, claimed.run_inputs, upstream, schema_validator(info, "input"))
+            secrets = secrets.filled(
+                step.inputs, claimed.run_inputs, upstream, schema_validator(info, "input"), item=item
+            )
     except fastjsonschema.JsonSchemaException as exc:
         message = f"inputs do not match {info.name}'s input schema: {exc.message}"
         raise StepFailure(message, retryable=False, inputs=inputs) from exc
@@ -165,6 +178,25 @@ def _prepare(claimed: ClaimedStep, step: StepSpec, version: Compiled, upstream: 
             raise StepFailure(str(exc), retryable=False, inputs=inputs) from exc
     timeout = step.timeout or info.timeout or settings.OAWEB_STEP_TIMEOUT
     return Call(claimed, step, info, inputs, context, time.monotonic() + timeout, timeout, secrets=secrets)
+
+
+def map_items(step: StepSpec, run_inputs: dict, upstream: dict) -> list:
+    """The list a map step runs over (its `map` reference resolved); StepFailure if it is not one."""
+    try:
+        items = resolve(step.map, run_inputs, upstream)
+    except ReferenceError as exc:
+        raise StepFailure(f"map: {exc}", retryable=False) from exc
+    if not isinstance(items, list):
+        raise StepFailure(f"map: {step.map} is {article_of(items)}, not a list", retryable=False)
+    limit = settings.OAWEB_MAX_MAP_ITEMS
+    if len(items) > limit:
+        raise StepFailure(f"map: {len(items)} items, over the limit of {limit} (OAWEB_MAX_MAP_ITEMS)", retryable=False)
+    return items
+
+
+def article_of(value) -> str:
+    kind = json_type(value)
+    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
 
 
 def returned(box: dict, context: StepContext):

@@ -116,20 +116,28 @@ def continuable(version: Compiled, step_ids) -> tuple[str, ...]:
     component has no rate limit (the limit's slots are the broker's job).
     Processes that don't consume steps (the web server) continue nothing.
     """
-    queues = identity["queues"]
-    if not queues:
+    if not identity["queues"]:
         return ()
     components = lookup.components()
     eligible = {}  # a dict keeps the order and drops a join named by two of its parents
     for step_id in step_ids:
-        for child in version.plan.children[step_id]:
+        for child in version.plan.children.get(step_id, ()):  # a map's item has none
             step = version.spec.steps[child]
             info = components.get(step.component)
-            if info is None or info.rate_limit:
-                continue
-            if settings.EMBEDDED or step_queue(step, info) in queues:
+            if _may_run_here(info, step_queue(step, info)):
                 eligible[child] = True
     return tuple(eligible)
+
+
+def may_continue(component: str, queue: str) -> bool:
+    """Whether this process may run a step of this component on this queue itself (a map's items)."""
+    return bool(identity["queues"]) and _may_run_here(lookup.components().get(component), queue)
+
+
+def _may_run_here(info, queue: str) -> bool:
+    if info is None or info.rate_limit:
+        return False
+    return settings.EMBEDDED or queue in identity["queues"]
 
 
 def queue_depth(name: str) -> int | None:

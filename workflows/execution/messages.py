@@ -6,6 +6,8 @@ A record becomes a dict only at an edge (a Celery message's kwargs, an event).
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from workflows.definitions.references import Item
+
 
 @dataclass(frozen=True)
 class StepMessage:
@@ -62,6 +64,9 @@ class ClaimedStep:
     version_id: int
     version_hash: str
     delay: float = 0.0
+    # A map's item (issue 19): its map step's row, and its value and position for `{{ item }}`.
+    map_step_run_id: int | None = None
+    item: Item | None = None
 
 
 @dataclass(frozen=True)

@@ -68,7 +68,8 @@ class Run(models.Model):
 
 class StepRun(models.Model):
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="steps")
-    step_id = models.CharField(max_length=100)
+    # A map's items are "ID[INDEX]": longer than any step id of the definition.
+    step_id = models.CharField(max_length=120)
     component = models.CharField(max_length=100)
     component_version = models.CharField(max_length=50, blank=True)
     status = models.CharField(max_length=20, choices=StepStatus.choices, default=StepStatus.PENDING)
@@ -95,6 +96,13 @@ class StepRun(models.Model):
     # when it ends by itself (a timeout or the time waited for), which the heartbeat's sweep finds.
     wait = models.JSONField(null=True, blank=True)
     wait_until = models.DateTimeField(null=True, blank=True)
+    # A map's item (execution/mapping.py): the map step it belongs to, its position and its
+    # value ({{ item }}, {{ index }}). On the map step itself: its items not final yet, counted
+    # down in the transaction that ends each one, like Run.unfinished.
+    map_step = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="items")
+    item_index = models.PositiveIntegerField(null=True, blank=True)
+    item = models.JSONField(null=True, blank=True)
+    items_left = models.IntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["run", "id"]
@@ -105,10 +113,16 @@ class StepRun(models.Model):
             # The reaper: running steps whose lease expired.
             models.Index(fields=["status", "lease_expires"], name="steprun_status_lease"),
             models.Index(fields=["status", "wait_until"], name="steprun_status_wait_until"),
+            # A map's next pending items, its counts by status, its items in order.
+            models.Index(fields=["map_step", "status", "item_index"], name="steprun_map_items"),
         ]
 
     def __str__(self):
         return f"{self.step_id} of run {self.run_id}"
+
+    @property
+    def is_item(self) -> bool:
+        return self.map_step_id is not None
 
     def ended_attempt(self, status: str, finished, error: str = "", delay: float = 0.0) -> "StepAttempt":
         """The (unsaved) row of this step's current attempt, ended now with `status`.

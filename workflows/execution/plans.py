@@ -4,8 +4,9 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from workflows.definitions.graph import Plan, build_plan, step_reads
+from workflows.definitions.graph import Plan, build_plan, item_reads, step_reads
 from workflows.definitions.spec import StepSpec, WorkflowSpec
+from workflows.execution.items import spec_step_id
 from workflows.models import WorkflowVersion
 
 
@@ -18,6 +19,16 @@ class Compiled:
     # Per step, the steps whose outputs it reads (references in inputs and
     # `when`): only those are fetched, not every parent (depends_on only orders).
     reads: dict[str, frozenset[str]]
+    # Per map step, the steps whose outputs each of its items reads (graph.item_reads).
+    item_reads: dict[str, frozenset[str]]
+
+    def step(self, step_id: str) -> StepSpec:
+        """The spec an engine step runs: its own, or its map step's for a map's item ("M[3]")."""
+        found = self.spec.steps.get(step_id)
+        return found if found is not None else self.spec.steps[spec_step_id(step_id)]
+
+    def reads_of(self, step_id: str, is_item: bool) -> frozenset[str]:
+        return self.item_reads[spec_step_id(step_id)] if is_item else self.reads[step_id]
 
 
 _compiled: OrderedDict[tuple[int, str], Compiled] = OrderedDict()
@@ -46,6 +57,7 @@ def compiled(version_id: int, content_hash: str, definition: dict | None = None)
         plan=plan,
         spec=WorkflowSpec.parse(definition),
         reads=outputs_read(plan),
+        item_reads={step_id: frozenset(item_reads(step)) for step_id, step in plan.steps.items() if "map" in step},
     )
     with _compiled_lock:
         _compiled[key] = found

@@ -74,7 +74,7 @@ def reap() -> None:
 
 
 def take_back_lost_step(row, now) -> Advance:
-    step = compiled_of(row.run).spec.steps[row.step_id]
+    step = compiled_of(row.run).step(row.step_id)
     info = lookup.get(row.component)
     policy = RetryPolicy.from_config(step.retry, info.retry if info else None)
     give_up = row.attempt >= policy.max_attempts + LOST_ATTEMPTS_ALLOWED

@@ -16,6 +16,7 @@ priorities and other runs still get their turn: past it, ready children
 are published instead.
 """
 
+import itertools
 import os
 import socket
 import time
@@ -31,7 +32,7 @@ from registry.context import StepContext
 from workflows.definitions.retry import RetryPolicy, retry_delay
 from workflows.definitions.spec import StepSpec
 from workflows.execution import commits, dispatch, events, failpoints, pace, step_logs, subworkflows, transitions
-from workflows.execution.attempts import SKIPPED, Call, StepFailure, WaitingStep, prepare
+from workflows.execution.attempts import SKIPPED, Call, Expansion, StepFailure, WaitingStep, prepare
 from workflows.execution.connections import retrying
 from workflows.execution.heartbeat import running_steps
 from workflows.execution.messages import Advance, ClaimedStep, StepMessage, StepState
@@ -122,11 +123,14 @@ class Local:
         events.step_changed(StepState.of_claimed(claimed, StepStatus.RUNNING))
         failpoints.hit("step.claimed")
         version = compiled(claimed.version_id, claimed.version_hash)
-        step = version.spec.steps[claimed.step_id]
+        step = version.step(claimed.step_id)
         try:
             call = prepare(claimed, step, version, upstream, context)
         except StepFailure as failure:
             self.after(record_failure(claimed, version, step, failure))
+            return
+        if isinstance(call, Expansion):
+            self.expand(claimed, version, step, call.items)
             return
         if call is SKIPPED:
             self.after(retrying(transitions.skip, claimed, version.plan))
@@ -194,6 +198,27 @@ class Local:
             self.keep(advance.continued, outputs)
             failpoints.hit("step.continuing")
 
+    def expand(self, claimed: ClaimedStep, version: Compiled, step, items: list) -> None:
+        """A map step: its items written, the first ones kept for this delivery; an empty list succeeds at once."""
+        if not items:
+            self.succeed([(Success(claimed, None, {"results": [], "errors": []}), 0)], version)
+            return
+        go = self.items_to_keep(claimed, len(items))
+        advance = retrying(transitions.expand, claimed, step, items, go, self.task_id)
+        self.after(advance)
+        if advance.continued:
+            self.budget.steps -= len(advance.continued)
+            self.keep(advance.continued, None)
+
+    def items_to_keep(self, claimed: ClaimedStep, count: int) -> int:
+        """How many of a map's first items this delivery claims, as go_on_with does for a step's children."""
+        budget = self.budget.left()
+        if budget <= 0 or not dispatch.may_continue(claimed.component, claimed.queue):
+            return 0
+        slots = min(max(1, free_slots()), budget, count)
+        components = itertools.repeat(claimed.component, count - slots)
+        return slots + pace.backlog(components, identity.get("concurrency") or 1, budget - slots)
+
     def keep(self, claimed_steps, upstream: dict | None) -> None:
         """Hold steps claimed for this delivery until a slot frees: the heartbeat renews their leases meanwhile."""
         for claimed in claimed_steps:
@@ -258,7 +283,7 @@ def with_handoffs(advance: Advance, version: Compiled, outputs: dict) -> Advance
     reads = version.reads
     ready = tuple(
         message.with_upstream({step_id: outputs[step_id] for step_id in reads[message.step_id]})
-        if reads[message.step_id] and reads[message.step_id] <= outputs.keys()
+        if reads.get(message.step_id) and reads[message.step_id] <= outputs.keys()  # none for a map's item
         else message
         for message in advance.ready
     )

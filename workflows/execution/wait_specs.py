@@ -12,6 +12,7 @@ TIME = "time"
 EVENT = "event"
 APPROVAL = "approval"
 RUN = "run"  # a sub-workflow's child run
+MAP = "map"  # a map step's items (transitions/mapping.py)
 
 # component -> the kind of wait its steps make
 WAITING_COMPONENTS = {"core.wait": TIME, "core.wait_for_event": EVENT, "core.approval": APPROVAL, "core.workflow": RUN}

@@ -98,7 +98,7 @@ def fail_or_retry(step_run_id: int, error: str) -> bool:
         return False
     claimed, inputs = held
     version = compiled(claimed.version_id, claimed.version_hash)
-    step = version.spec.steps[claimed.step_id]
+    step = version.step(claimed.step_id)
     advance = runner.record_failure(claimed, version, step, runner.StepFailure(error, inputs=inputs))
     dispatch.after_commit(advance)
     return advance.recorded

@@ -30,6 +30,7 @@ whichever module loads first:
     failures.py    skipped, failed for good, retried
     cancelling.py  a run cancelled with its active steps
     waiting.py     a step that waits holding no worker, and taken up again to be ended
+    mapping.py     a map's items written in bulk, counted off as they end, the map ended by the last
     repairs.py     recovery's queries, dead workers' steps taken back, stalled runs repaired
 
 Callers use this package only (`transitions.claim(...)`), never a module of it.
@@ -55,6 +56,7 @@ from workflows.execution.transitions.common import (
 )
 from workflows.execution.transitions.creating import create_deferred_steps, create_run
 from workflows.execution.transitions.failures import fail, retry, skip
+from workflows.execution.transitions.mapping import expand
 from workflows.execution.transitions.repairs import (
     expired_leases,
     mark_resent,
@@ -86,6 +88,7 @@ __all__ = [
     "claim",
     "create_deferred_steps",
     "create_run",
+    "expand",
     "expired_leases",
     "fail",
     "lease",

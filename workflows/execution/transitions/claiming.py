@@ -5,6 +5,7 @@ from datetime import datetime
 from django.db import connection
 from django.utils import timezone
 
+from workflows.definitions.references import Item
 from workflows.execution.messages import ClaimedStep
 from workflows.execution.models import Run, StepRun
 from workflows.execution.status import RunStatus, StepStatus
@@ -14,7 +15,7 @@ from workflows.models import WorkflowVersion
 CLAIM_SQL = """
 UPDATE {step} SET status = %s, attempt = attempt + 1, worker = %s, task_id = %s, started = %s, lease_expires = %s
 WHERE id = %s AND status IN (%s, %s)
-RETURNING id, run_id, step_id, component, attempt, queue, priority,
+RETURNING id, run_id, step_id, component, attempt, queue, priority, map_step_id, item_index, item,
     (SELECT inputs FROM {run} WHERE {run}.id = {step}.run_id),
     (SELECT status FROM {run} WHERE {run}.id = {step}.run_id),
     (SELECT version_id FROM {run} WHERE {run}.id = {step}.run_id),
@@ -30,7 +31,7 @@ WITH claimed AS (
     UPDATE {step} SET status = %(running)s, attempt = attempt + 1, worker = %(worker)s, task_id = %(task)s,
         started = %(now)s, lease_expires = %(lease)s
     WHERE id = %(id)s AND status IN (%(queued)s, %(retrying)s)
-    RETURNING id, run_id, step_id, component, attempt, queue, priority
+    RETURNING id, run_id, step_id, component, attempt, queue, priority, map_step_id, item_index, item
 ), started AS (
     UPDATE {run} SET status = %(run_running)s, started = %(now)s
     FROM claimed WHERE {run}.id = claimed.run_id AND {run}.status = %(run_pending)s
@@ -69,7 +70,7 @@ def claim(step_run_id: int, worker: str, task_id: str, delay: float = 0.0) -> tu
         if row is None:
             return None
         workflow_id = created = None
-        started_run = row[8] == RunStatus.PENDING and _start_run(row[1], now)
+        started_run = row[11] == RunStatus.PENDING and _start_run(row[1], now)
     claimed = _claimed_of(row, worker, task_id, now, delay)
     if not started_run:
         return claimed, None
@@ -100,7 +101,22 @@ def _claim_and_start(step_run_id: int, worker: str, task_id: str, now: datetime)
 
 
 def _claimed_of(row, worker: str, task_id: str, now: datetime, delay: float) -> ClaimedStep:
-    pk, run_id, step_id, component, attempt, queue, priority, inputs, _, version_id, version_hash = row
+    (
+        pk,
+        run_id,
+        step_id,
+        component,
+        attempt,
+        queue,
+        priority,
+        map_step_id,
+        index,
+        item,
+        inputs,
+        _,
+        version_id,
+        version_hash,
+    ) = row
     return ClaimedStep(
         step_run_id=pk,
         run_id=run_id,
@@ -116,6 +132,8 @@ def _claimed_of(row, worker: str, task_id: str, now: datetime, delay: float) -> 
         version_id=version_id,
         version_hash=version_hash,
         delay=delay,
+        map_step_run_id=map_step_id,
+        item=None if map_step_id is None else Item(_read_json(item), index),
     )
 
 

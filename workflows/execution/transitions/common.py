@@ -110,9 +110,9 @@ def _finish_run(run_id: int, now) -> Run | None:
     )
     if run.is_final:
         return None
-    steps = {
-        step_id: (status, outputs) for step_id, status, outputs in run.steps.values_list("step_id", "status", "outputs")
-    }
+    # The definition's steps only: a map's items are summed up by their map step.
+    rows = run.steps.filter(map_step__isnull=True).values_list("step_id", "status", "outputs")
+    steps = {step_id: (status, outputs) for step_id, status, outputs in rows}
     statuses = {status for status, _ in steps.values()}
     if S.FAILED in statuses:
         status = RunStatus.FAILED

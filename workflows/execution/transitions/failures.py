@@ -1,5 +1,6 @@
 """The other outcomes of an attempt: skipped (`when` was false), failed for good, or retried later."""
 
+from dataclasses import replace
 from datetime import timedelta
 
 from django.db import transaction
@@ -8,8 +9,20 @@ from django.utils import timezone
 from workflows.definitions.graph import Plan
 from workflows.execution.messages import Advance, ClaimedStep, StepMessage, StepState
 from workflows.execution.models import StepAttempt, StepRun
+from workflows.execution.plans import compiled
 from workflows.execution.status import AttemptStatus
-from workflows.execution.transitions.common import FAIL, RETRY, SKIP, S, _count_off, _skip_below, unclaimed_after
+from workflows.execution.transitions.common import (
+    FAIL,
+    RETRY,
+    SKIP,
+    S,
+    _count_off,
+    _finish_run,
+    _skip_below,
+    unclaimed_after,
+)
+from workflows.execution.transitions.mapping import allows_failures, fail_map, lock_maps
+from workflows.execution.transitions.successes import items_ended
 
 
 def skip(claimed: ClaimedStep, plan: Plan) -> Advance:
@@ -28,13 +41,28 @@ def _end_for_good(claimed, plan, status, attempt_status, error, inputs, log="") 
     if status == S.FAILED:
         fields.update(inputs=inputs, error=error)
     with transaction.atomic():
+        if claimed.map_step_run_id:
+            lock_maps([claimed.map_step_run_id])
         if not _mine(claimed).update(**fields):
             return Advance.not_recorded()
         _attempt_row(claimed, attempt_status, now, error, log)
         skipped = _skip_below(claimed.run_id, plan, claimed.step_id, now)
         finished_run = _count_off(claimed.run_id, 1 + skipped, now)
-    state = StepState.of_claimed(claimed, status, finished=now, error=error if status == S.FAILED else "")
+        state = StepState.of_claimed(claimed, status, finished=now, error=error if status == S.FAILED else "")
+        if claimed.map_step_run_id:
+            return _item_failed(claimed, plan, error, now, state)
     return Advance(recorded=True, finished_run=finished_run, changed=(state,), skipped_below=bool(skipped))
+
+
+def _item_failed(claimed: ClaimedStep, plan: Plan, error: str, now, state: StepState) -> Advance:
+    """A map's item failed for good: one item less to wait for (allow_failures), or the map fails."""
+    if not allows_failures(claimed.map_step_run_id):
+        map_failed = fail_map(claimed, error, plan, now)
+        return replace(map_failed, changed=(state, *map_failed.changed))
+    version = compiled(claimed.version_id, claimed.version_hash)
+    items = items_ended([claimed], version, now)
+    finished_run = _finish_run(claimed.run_id, now) if items.unfinished == 0 else None
+    return Advance(recorded=True, ready=items.ready, finished_run=finished_run, changed=(state, *items.changed))
 
 
 def retry(claimed: ClaimedStep, inputs, error: str, wait: float, log: str = "") -> Advance:

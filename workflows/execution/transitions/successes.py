@@ -21,6 +21,7 @@ from workflows.execution.transitions.common import (
     lease,
     unclaimed_after,
 )
+from workflows.execution.transitions.mapping import count_off, lock_maps
 
 # The children of steps that succeeded count them off (`n`: how many of their
 # parents succeeded here); those whose last parents these were become ready:
@@ -125,7 +126,49 @@ def succeed_many(successes, version: Compiled, go_on_with=(), task_id: str = "")
     """
     now = timezone.now()
     first = successes[0].claimed
-    params = {
+    params = _params(first, now, task_id)
+    maps = [success.claimed.map_step_run_id for success in successes if success.claimed.map_step_run_id]
+    if connection.vendor == "postgresql" and not maps and not any(_may_end_run(s, version) for s in successes):
+        # One statement is one transaction: no BEGIN, no COMMIT round trip.
+        done, unfinished, rows = _succeed_batch(successes, version, go_on_with, params)
+        if not done:
+            return Advance.not_recorded()
+        ready, continued = _became_ready(first, rows, now, task_id)
+        # Only if the children were skipped meanwhile (a rare race): the
+        # run's finish follows at once; the reaper's repair covers a crash here.
+        finished_run = _finish_run_alone(first.run_id) if unfinished == 0 else None
+    else:
+        with transaction.atomic():
+            lock_maps(maps)
+            done, unfinished, rows = _record(successes, version, go_on_with, params)
+            if not done:
+                return Advance.not_recorded()
+            ready, continued = _became_ready(first, rows, now, task_id)
+            items = items_ended([s.claimed for s in successes if s.claimed.step_run_id in done], version, now)
+            ready += items.ready
+            unfinished = unfinished if items.unfinished is None else items.unfinished
+            finished_run = _finish_run(first.run_id, now) if unfinished == 0 else None
+    changed = tuple(
+        StepState.of_claimed(success.claimed, S.SUCCEEDED, finished=now)
+        for success in successes
+        if success.claimed.step_run_id in done
+    ) + tuple(
+        StepState(run_id=first.run_id, step_id=message.step_id, status=S.QUEUED, enqueued=now) for message in ready
+    )
+    if maps:
+        changed += items.changed
+    return Advance(
+        recorded=True,
+        recorded_ids=frozenset(done),
+        ready=tuple(ready),
+        continued=tuple(continued),
+        finished_run=finished_run,
+        changed=changed,
+    )
+
+
+def _params(first: ClaimedStep, now, task_id: str) -> dict:
+    return {
         "run": first.run_id,
         "worker": first.worker,
         "task": task_id,
@@ -139,40 +182,12 @@ def succeed_many(successes, version: Compiled, go_on_with=(), task_id: str = "")
         "queued": S.QUEUED,
         "attempt_status": AttemptStatus.SUCCEEDED,
     }
-    if connection.vendor == "postgresql" and not any(_may_end_run(success, version) for success in successes):
-        # One statement is one transaction: no BEGIN, no COMMIT round trip.
-        done, unfinished, rows = _succeed_batch(successes, version, go_on_with, params)
-        if not done:
-            return Advance.not_recorded()
-        ready, continued = _became_ready(first, rows, now, task_id)
-        # Only if the children were skipped meanwhile (a rare race): the
-        # run's finish follows at once; the reaper's repair covers a crash here.
-        finished_run = _finish_run_alone(first.run_id) if unfinished == 0 else None
-    else:
-        with transaction.atomic():
-            if connection.vendor == "postgresql":
-                done, unfinished, rows = _succeed_batch(successes, version, go_on_with, params)
-            else:
-                done, unfinished, rows = _succeed_in_turn(successes, version, go_on_with, params)
-            if not done:
-                return Advance.not_recorded()
-            ready, continued = _became_ready(first, rows, now, task_id)
-            finished_run = _finish_run(first.run_id, now) if unfinished == 0 else None
-    changed = tuple(
-        StepState.of_claimed(success.claimed, S.SUCCEEDED, finished=now)
-        for success in successes
-        if success.claimed.step_run_id in done
-    ) + tuple(
-        StepState(run_id=first.run_id, step_id=message.step_id, status=S.QUEUED, enqueued=now) for message in ready
-    )
-    return Advance(
-        recorded=True,
-        recorded_ids=frozenset(done),
-        ready=tuple(ready),
-        continued=tuple(continued),
-        finished_run=finished_run,
-        changed=changed,
-    )
+
+
+def _record(successes, version: Compiled, go_on_with, params):
+    if connection.vendor == "postgresql":
+        return _succeed_batch(successes, version, go_on_with, params)
+    return _succeed_in_turn(successes, version, go_on_with, params)
 
 
 def _may_end_run(success: Success, version: Compiled) -> bool:
@@ -181,7 +196,46 @@ def _may_end_run(success: Success, version: Compiled) -> bool:
     A step with children can be the last only when all of them were skipped
     while it ran; succeed_many finishes the run right after it then.
     """
-    return not version.plan.children[success.claimed.step_id]
+    return not version.plan.children.get(success.claimed.step_id)
+
+
+@dataclass(frozen=True)
+class ItemsEnded:
+    ready: tuple[StepMessage, ...] = ()
+    changed: tuple[StepState, ...] = ()
+    unfinished: int | None = None  # the run's count after a map's success, when one ended
+
+
+def items_ended(ended, version: Compiled, now) -> ItemsEnded:
+    """Map items ended for good and counted as done (succeeded, or failed under allow_failures).
+
+    Inside their transaction, their maps' rows locked first (mapping.lock_maps):
+    each map counts them off and queues its next items; a map whose last item
+    this was succeeds here, with its outputs gathered, and readies its children.
+    """
+    by_map: dict[int, list[ClaimedStep]] = {}
+    for claimed in ended:
+        if claimed.map_step_run_id:
+            by_map.setdefault(claimed.map_step_run_id, []).append(claimed)
+    ready, changed, unfinished = [], [], None
+    for map_step_run_id, items in sorted(by_map.items()):
+        counted = count_off(map_step_run_id, len(items), items[0], now)
+        ready.extend(counted.ready)
+        changed.extend(counted.changed)
+        if counted.map_claimed is None:
+            continue
+        map_claimed = counted.map_claimed
+        params = _params(map_claimed, now, "")
+        done, unfinished, rows = _record([Success(map_claimed, None, counted.outputs)], version, (), params)
+        if not done:
+            continue
+        children, _ = _became_ready(map_claimed, rows, now, "")
+        ready.extend(children)
+        changed.append(StepState.of_claimed(map_claimed, S.SUCCEEDED, finished=now))
+        changed.extend(
+            StepState(run_id=map_claimed.run_id, step_id=m.step_id, status=S.QUEUED, enqueued=now) for m in children
+        )
+    return ItemsEnded(ready=tuple(ready), changed=tuple(changed), unfinished=unfinished)
 
 
 def _finish_run_alone(run_id: int) -> Run | None:
@@ -193,7 +247,7 @@ def _succeed_batch(successes, version: Compiled, go_on_with, params):
     children = version.plan.children
     parents, kids = [], []
     for success in successes:
-        for child in children[success.claimed.step_id]:
+        for child in children.get(success.claimed.step_id, ()):
             parents.append(success.claimed.step_id)
             kids.append(child)
     params = {
@@ -250,7 +304,7 @@ def _succeed_in_turn(successes, version: Compiled, go_on_with, params):
                 continue
             done.add(claimed.step_run_id)
             cursor.execute(ATTEMPT_SQL.format(attempt=_table(StepAttempt)), own)
-            children = version.plan.children[claimed.step_id]
+            children = version.plan.children.get(claimed.step_id)
             if children:
                 names = {f"child{n}": child for n, child in enumerate(children)}
                 sql = "UPDATE {step} SET {set} WHERE run_id = %(run)s AND step_id IN ({children}) RETURNING {columns}"
@@ -290,6 +344,8 @@ def _became_ready(claimed: ClaimedStep, rows, now, task_id):
                     task_id=task_id,
                     started=now,
                     delay=0.0,
+                    map_step_run_id=None,  # a plan's step, whatever the success that readied it
+                    item=None,
                 )
             )
         else:

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from workflows.definitions.references import Item
 from workflows.execution.messages import Advance, ClaimedStep, StepState
 from workflows.execution.models import StepRun
 from workflows.execution.transitions.common import WAIT, S
@@ -82,8 +83,23 @@ def waiting_step(step_run_id: int) -> tuple[ClaimedStep, dict] | None:
         run_inputs=row.run.inputs,
         version_id=row.run.version_id,
         version_hash=row.run.version.content_hash,
+        map_step_run_id=row.map_step_id,
+        item=None if row.map_step_id is None else Item(row.item, row.item_index),
     )
     return claimed, row.inputs or {}
 
 
-WAITING_FIELDS = ("run_id", "step_id", "component", "attempt", "queue", "priority", "worker", "started", "inputs")
+WAITING_FIELDS = (
+    "run_id",
+    "step_id",
+    "component",
+    "attempt",
+    "queue",
+    "priority",
+    "worker",
+    "started",
+    "inputs",
+    "map_step_id",
+    "item_index",
+    "item",
+)
