@@ -141,7 +141,10 @@ class Local:
             except StepFailure as failure:
                 self.after(record_failure(claimed, version, step, failure))
                 return
-            self.after(retrying(transitions.wait, claimed, call.inputs, call.wait, child))
+            advance = retrying(transitions.wait, claimed, call.inputs, call.wait, child)
+            advance, taken = self.take_up(advance)
+            self.after(advance)
+            self.keep(taken, None)
             return
         running_steps.add(claimed.step_run_id, claimed.attempt, context)
         self.calls[claimed.step_run_id] = call
@@ -218,6 +221,27 @@ class Local:
         slots = min(max(1, free_slots()), budget, count)
         components = itertools.repeat(claimed.component, count - slots)
         return slots + pace.backlog(components, identity.get("concurrency") or 1, budget - slots)
+
+    def take_up(self, advance: Advance) -> tuple[Advance, list[ClaimedStep]]:
+        """A child run's first steps, claimed for this delivery (the slot its waiting parent let go): no broker hop.
+
+        As many as the process has slots for; the others are published.
+        """
+        room = min(max(1, free_slots()), self.budget.left())
+        taken, left = [], []
+        for message in advance.ready:
+            claim = None
+            if len(taken) < room and dispatch.may_continue(message.component, message.queue):
+                claim = retrying(transitions.claim, message.step_run_id, worker_name(), self.task_id)
+            if claim is None:
+                left.append(message)
+                continue
+            claimed, started_run = claim
+            taken.append(claimed)
+            if started_run is not None:
+                events.run_changed(started_run)
+        self.budget.steps -= len(taken)
+        return replace(advance, ready=tuple(left)), taken
 
     def keep(self, claimed_steps, upstream: dict | None) -> None:
         """Hold steps claimed for this delivery until a slot frees: the heartbeat renews their leases meanwhile."""
