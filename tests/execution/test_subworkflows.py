@@ -1,9 +1,11 @@
 """A step that runs another workflow as a child run (real workers): outputs, failure, retry, cancel, depth."""
 
 import pytest
+from django.utils import timezone
 
 from tests.execution.test_waits import waiting
 from workflows import services
+from workflows.execution import waits
 from workflows.execution.models import Run, StepRun
 from workflows.execution.runs import cancel_run, start_run, wait_for_run
 from workflows.models import Workflow
@@ -81,6 +83,29 @@ def test_a_child_cancelled_on_its_own_fails_the_step(workers, team):
     run = wait_for_run(run, timeout=30)
     assert run.status == "failed"
     assert run.steps.get(step_id="call").error == f"child run {child.pk} was cancelled"
+
+
+def test_a_child_that_ended_unseen_ends_its_parent_step_at_the_next_sweep(workers, team):
+    """A crash between the child's finishing commit and its parent's end: the reaper's sweep ends the step.
+
+    The child's finish is written straight into its row (no hook runs, as after a crash). A child of an
+    earlier attempt, ended long ago, is not taken for the one the step waits for now.
+    """
+    define(team, "child", [{"id": "ask", "component": "core.approval", "inputs": {"message": "?"}}], {"n": {}})
+    run = start_run(parent_workflow(team), {})
+    call = waiting(run, "call")
+    child = Run.objects.get(parent_step=call)
+    earlier = Run.objects.create(
+        workflow=child.workflow, version=child.version, status="failed", parent_step=call, trigger="workflow"
+    )
+    assert waits.end_children_lost() == 0  # the earlier child is not awaited; the awaited one still runs
+    assert StepRun.objects.get(pk=call.pk).status == "waiting"
+    Run.objects.filter(pk=child.pk).update(status="succeeded", outputs={"value": 7}, finished=timezone.now())
+    waits.end_children_lost()  # or a worker's reaper pass, whichever comes first
+    run = wait_for_run(run, timeout=30)
+    assert run.status == "succeeded", run.error
+    assert run.steps.get(step_id="call").outputs == {"value": 7}
+    assert earlier.pk != child.pk
 
 
 def test_nesting_deeper_than_the_limit_fails_the_step_that_would_go_deeper(workers, team, settings):

@@ -18,6 +18,9 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
+from django.db.models import BigIntegerField, F
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from workflows.execution import dispatch, runner, transitions
@@ -106,8 +109,10 @@ def fail_or_retry(step_run_id: int, error: str) -> bool:
 
 def end_children_lost(limit: int = DUE_PER_PASS) -> int:
     """Child runs that ended while their parent step still waits (a crash after the child's commit)."""
-    ended = Run.objects.filter(
-        status__in=RunStatus.FINAL, parent_step__status=StepStatus.WAITING, parent_step__wait__kind=RUN
+    # Only the child its parent step waits for now: the children of its earlier attempts ended long ago.
+    awaited = Cast(KeyTextTransform("run", "parent_step__wait"), BigIntegerField())
+    ended = Run.objects.annotate(awaited=awaited).filter(
+        status__in=RunStatus.FINAL, parent_step__status=StepStatus.WAITING, parent_step__wait__kind=RUN, awaited=F("pk")
     )
     return sum(child_finished(run) for run in ended.order_by("-finished")[:limit])
 
