@@ -248,6 +248,9 @@ OAWEB_CONTINUE_BACKLOG_SECONDS = env_float("OAWEB_CONTINUE_BACKLOG_SECONDS", 0.0
 OAWEB_MAX_WORKFLOW_DEPTH = env_int("OAWEB_MAX_WORKFLOW_DEPTH", 10, minimum=1)
 # How many items one map step may run over: a longer list fails the map step (execution/mapping.py).
 OAWEB_MAX_MAP_ITEMS = env_int("OAWEB_MAX_MAP_ITEMS", 10_000, minimum=1)
+# Events posted to a run while no step waits for them, kept for the steps that will: past this many
+# not taken yet, a post is refused (execution/waits.py).
+OAWEB_MAX_POSTED_EVENTS = env_int("OAWEB_MAX_POSTED_EVENTS", 100, minimum=0)
 # How long a signed approval link works when its approval step has no deadline (execution/waits.py).
 OAWEB_APPROVAL_LINK_DAYS = env_int("OAWEB_APPROVAL_LINK_DAYS", 30, minimum=1)
 # Tests only: points on the step path where this process kills itself

@@ -28,6 +28,7 @@ from workflows.definitions.calls import check_calls
 from workflows.definitions.validation import Issue, make_issue, parse_definition, validate
 from workflows.execution import runs as _runs
 from workflows.execution import waits as _waits
+from workflows.execution.connections import retrying
 from workflows.models import Team, TeamChoiceError, Workflow, WorkflowVersion
 
 # The engine's actions need no more than their own checks: the doors call them through here.
@@ -307,17 +308,21 @@ def decide(step, approved: bool, by: str, comment: str = "", user=None) -> None:
     record("run.approve" if approved else "run.reject", step.run, user=user, details=details)
 
 
-def post_event(run, name: str, payload) -> int:
-    """Deliver a named event to the steps of the run waiting for it; how many. WaitRefused when none waits.
+def post_event(run, name: str, payload) -> tuple[int, bool]:
+    """Post a named event to a run: (steps it ended, kept for a later step). WaitRefused when neither.
 
-    Not kept for later: an event posted before its step waits is refused, so the sender knows to retry.
+    An event no step waits for yet is kept for the first that will (execution/waits.py):
+    refused only when the run has ended, or holds OAWEB_MAX_POSTED_EVENTS events not taken.
     """
     if len(json.dumps(payload)) > settings.OAWEB_MAX_OUTPUT_BYTES:
         raise WaitRefused(f"the payload is over {settings.OAWEB_MAX_OUTPUT_BYTES} bytes (OAWEB_MAX_OUTPUT_BYTES)")
-    delivered = _waits.deliver_event(run.pk, name, payload)
-    if not delivered:
-        raise WaitRefused(f"no step of run {run.pk} is waiting for event {name!r}")
-    return delivered
+    delivered, kept = retrying(_waits.post_event, run.pk, name, payload)
+    if not delivered and not kept:
+        raise WaitRefused(
+            f"run {run.pk} takes no event {name!r}: it has ended, or holds "
+            f"{settings.OAWEB_MAX_POSTED_EVENTS} events no step took yet (OAWEB_MAX_POSTED_EVENTS)"
+        )
+    return delivered, kept
 
 
 # --- runs, audited (issue 20) -------------------------------------------------------------

@@ -6,7 +6,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from tests.api.conftest import as_user
-from workflows.execution.models import StepAttempt, StepRun
+from workflows.execution import waits
+from workflows.execution.models import PostedEvent, StepAttempt, StepRun
 from workflows.execution.runs import cancel_run, start_run, wait_for_run
 from workflows.models import Workflow
 
@@ -55,17 +56,60 @@ def test_an_event_posted_to_the_api_ends_the_wait_with_its_payload(workers, team
     assert (
         as_user(APIClient(), outsider).post(f"/api/v1/runs/{run.pk}/events/paid", {}, format="json").status_code == 404
     )
-    early = api.post(f"/api/v1/runs/{run.pk}/events/refunded", {"amount": 1}, format="json")
-    assert early.status_code == 409 and "refunded" in early.json()["detail"]
+    other = api.post(f"/api/v1/runs/{run.pk}/events/refunded", {"amount": 1}, format="json")
+    assert other.json() == {"run": run.pk, "event": "refunded", "delivered": 0, "kept": True}  # nobody waits for it
     answer = api.post(f"/api/v1/runs/{run.pk}/events/paid", {"amount": 42}, format="json")
     assert answer.status_code == 202, answer.content
-    assert answer.json() == {"run": run.pk, "event": "paid", "delivered": 1}
+    assert answer.json() == {"run": run.pk, "event": "paid", "delivered": 1, "kept": False}
     run = wait_for_run(run, timeout=30)
     assert run.status == "succeeded", run.error
     assert run.steps.get(step_id="w").outputs == {"event": "paid", "payload": {"amount": 42}}
     assert run.steps.get(step_id="after").inputs == {"got": 42}
     again = api.post(f"/api/v1/runs/{run.pk}/events/paid", {"amount": 43}, format="json")
-    assert again.status_code == 409  # delivered once: nothing waits any more
+    assert again.status_code == 409 and "has ended" in again.json()["detail"]
+
+
+def test_an_event_posted_before_its_step_waits_is_kept_for_it(workers, team, owner):
+    """The payment came while the run was still at an earlier step: the wait takes it and ends at once."""
+    first = {"id": "first", "component": "core.approval", "inputs": {"message": "go?"}}
+    wait = {"id": "w", "component": "core.wait_for_event", "inputs": {"event": "paid"}, "depends_on": ["first"]}
+    run = start(team, [first, wait, then(reads="{{ steps.w.outputs.payload.amount }}")])
+    api = as_user(APIClient(), owner)
+    waiting(run, "first")
+    for amount in (42, 43):  # kept in the order they came: the first wait takes the first
+        answer = api.post(f"/api/v1/runs/{run.pk}/events/paid", {"amount": amount}, format="json")
+        assert answer.json() == {"run": run.pk, "event": "paid", "delivered": 0, "kept": True}
+    assert api.post(f"/api/v1/runs/{run.pk}/steps/first/approve", {}, format="json").status_code == 200
+    run = wait_for_run(run, timeout=30)
+    assert run.status == "succeeded", run.error
+    step = run.steps.get(step_id="w")
+    assert step.outputs == {"event": "paid", "payload": {"amount": 42}}
+    assert run.steps.get(step_id="after").inputs == {"got": 42}
+    taken = PostedEvent.objects.filter(run=run).order_by("posted", "pk")
+    assert [(event.payload["amount"], event.taken_by_id) for event in taken] == [(42, step.pk), (43, None)]
+
+
+def test_a_run_keeps_only_so_many_events_nobody_took(workers, team, owner, settings):
+    settings.OAWEB_MAX_POSTED_EVENTS = 2
+    run = start(team, [{"id": "first", "component": "core.approval", "inputs": {"message": "go?"}}])
+    api = as_user(APIClient(), owner)
+    waiting(run, "first")
+    codes = [api.post(f"/api/v1/runs/{run.pk}/events/e{n}", {}, format="json").status_code for n in range(3)]
+    assert codes == [202, 202, 409]
+    cancel_run(run)
+
+
+def test_a_step_that_took_a_kept_event_but_did_not_end_ends_at_the_next_sweep(workers, team):
+    """A crash between the wait that took the event and the step's end: the reaper's sweep ends it."""
+    wait = {"id": "w", "component": "core.wait_for_event", "inputs": {"event": "paid"}}
+    run = start(team, [wait, then(reads="{{ steps.w.outputs.payload.amount }}")])
+    step = waiting(run, "w")
+    posted = PostedEvent.objects.create(run=run, name="paid", payload={"amount": 5}, taken_by=step)
+    StepRun.objects.filter(pk=step.pk).update(wait={**step.wait, "posted": posted.pk})
+    waits.end_events_taken()  # or a worker's reaper pass, whichever comes first
+    run = wait_for_run(run, timeout=30)
+    assert run.status == "succeeded", run.error
+    assert run.steps.get(step_id="w").outputs == {"event": "paid", "payload": {"amount": 5}}
 
 
 def test_an_event_that_never_comes_fails_the_step_at_its_timeout(workers, team):

@@ -57,8 +57,9 @@ def reject(request, id, step):
 @extend_schema(
     tags=["runs"],
     summary="Post a named event to a run: the steps waiting for it (core.wait_for_event) end with its payload",
-    description="The JSON body is the payload, any JSON value. An event no step waits for is refused (409), "
-    "not kept for later: post it again once the step waits.",
+    description="The JSON body is the payload, any JSON value. An event no step waits for yet is kept for the "
+    "first step of the run that will wait for that name (`kept`: true). Refused (409) when the run has ended, "
+    "or holds OAWEB_MAX_POSTED_EVENTS events no step took yet.",
     request=OpenApiTypes.ANY,
     responses={202: api.EventDeliveredSerializer, 409: NOT_WAITING},
 )
@@ -66,8 +67,8 @@ def reject(request, id, step):
 def post_event(request, id, name):
     run = get_object_or_404(Run.objects.visible_to(request.user), pk=id)
     try:
-        delivered = services.post_event(run, name, request.data)
+        delivered, kept = services.post_event(run, name, request.data)
     except services.WaitRefused as refused:
         raise Conflict(str(refused)) from None
-    answer = {"run": run.pk, "event": name, "delivered": delivered}
+    answer = {"run": run.pk, "event": name, "delivered": delivered, "kept": kept}
     return Response(api.EventDeliveredSerializer(answer).data, status=status.HTTP_202_ACCEPTED)

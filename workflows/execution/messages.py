@@ -109,6 +109,7 @@ class Advance:
     started_run: object | None = None  # a child run this created (a sub-workflow step), for its event
     changed: tuple[StepState, ...] = ()  # for the live events
     skipped_below: bool = False  # descendants were skipped: listeners re-read the run
+    delivered: dict | None = None  # a waiting step's outputs already there (an event posted early): end it now
 
     @classmethod
     def not_recorded(cls) -> "Advance":

@@ -141,6 +141,28 @@ class StepRun(models.Model):
         )
 
 
+class PostedEvent(models.Model):
+    """An event posted to a run (the API, a webhook, the CLI) while no step of it waited for it.
+
+    Kept for the first core.wait_for_event step of the run that waits for that name
+    (`taken_by`), oldest first: an event that comes a moment early is not lost
+    (execution/waits.py).
+    """
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="posted_events")
+    name = models.CharField(max_length=200)
+    payload = models.JSONField(null=True, blank=True)
+    posted = models.DateTimeField(auto_now_add=True)
+    taken_by = models.ForeignKey(StepRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["run", "posted", "id"]
+        indexes = [models.Index(fields=["run", "name", "taken_by"], name="postedevent_run_name")]
+
+    def __str__(self):
+        return f"event {self.name} of run {self.run_id}"
+
+
 class StepAttempt(models.Model):
     """One try of a step: a row per attempt feeds the timeline and metrics."""
 

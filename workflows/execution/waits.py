@@ -11,13 +11,21 @@ at once, or an approval racing its deadline, end it once.
 
 Deadlines are found by the reaper's pass (recovery.py), so a wait ends
 within OAWEB_REAPER_SECONDS of its time.
+
+An event posted while no step waits for it is kept (PostedEvent) for the
+first step that will: the step takes it in the transaction of its wait
+(transitions.wait) and ends at once. Posting takes the run row's lock, and
+so does that wait: either the post sees the step waiting, or the wait sees
+the event kept.
 """
 
 import logging
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.core import signing
+from django.db import transaction
 from django.db.models import BigIntegerField, F
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
@@ -25,7 +33,7 @@ from django.utils import timezone
 
 from workflows.execution import dispatch, runner, transitions
 from workflows.execution.connections import retrying
-from workflows.execution.models import Run, StepRun
+from workflows.execution.models import PostedEvent, Run, StepRun
 from workflows.execution.plans import compiled
 from workflows.execution.status import RunStatus, StepStatus
 from workflows.execution.wait_specs import APPROVAL, EVENT, RUN, TIME
@@ -44,8 +52,13 @@ def succeed(step_run_id: int, outputs: dict) -> bool:
     claimed, inputs = held
     version = compiled(claimed.version_id, claimed.version_hash)
     advance = retrying(transitions.succeed, claimed, version, inputs, outputs)
-    dispatch.after_commit(advance)
+    _after_commit(advance)
     return advance.recorded
+
+
+def _after_commit(advance) -> None:
+    """The advance's events and messages once the transaction commits (at once outside one)."""
+    transaction.on_commit(partial(dispatch.after_commit, advance))
 
 
 def fail(step_run_id: int, error: str) -> bool:
@@ -56,7 +69,7 @@ def fail(step_run_id: int, error: str) -> bool:
     claimed, inputs = held
     version = compiled(claimed.version_id, claimed.version_hash)
     advance = retrying(transitions.fail, claimed, version.plan, inputs, error)
-    dispatch.after_commit(advance)
+    _after_commit(advance)
     return advance.recorded
 
 
@@ -70,6 +83,25 @@ def decide(step: StepRun, approved: bool, by: str, comment: str = "") -> bool:
         return succeed(step.pk, outputs)
     who = by or "the timeout"
     return fail(step.pk, f"rejected by {who}" + (f": {comment}" if comment else ""))
+
+
+def post_event(run_id: int, name: str, payload) -> tuple[int, bool]:
+    """Post an event to a run: (how many waiting steps it ended, whether it was kept for a later step).
+
+    (0, False): the run has ended, or it holds OAWEB_MAX_POSTED_EVENTS events nobody took yet.
+    """
+    with transaction.atomic():
+        status = Run.objects.select_for_update().filter(pk=run_id).values_list("status", flat=True).first()
+        if status is None or status in RunStatus.FINAL:
+            return 0, False
+        ended = deliver_event(run_id, name, payload)
+        if ended:
+            return ended, False
+        kept = PostedEvent.objects.filter(run_id=run_id, taken_by__isnull=True)
+        if kept.count() >= settings.OAWEB_MAX_POSTED_EVENTS:
+            return 0, False
+        PostedEvent.objects.create(run_id=run_id, name=name, payload=payload)
+        return 0, True
 
 
 def deliver_event(run_id: int, name: str, payload) -> int:
@@ -103,7 +135,7 @@ def fail_or_retry(step_run_id: int, error: str) -> bool:
     version = compiled(claimed.version_id, claimed.version_hash)
     step = version.step(claimed.step_id)
     advance = runner.record_failure(claimed, version, step, runner.StepFailure(error, inputs=inputs))
-    dispatch.after_commit(advance)
+    _after_commit(advance)
     return advance.recorded
 
 
@@ -127,7 +159,18 @@ def end_due(now: datetime | None = None) -> int:
             ended += _end_at_deadline(step)
         except Exception:  # one bad row must not stop the pass (the reaper's other work follows)
             log.exception("ending the wait of step run %s failed", step.pk)
-    return ended + end_children_lost()
+    return ended + end_children_lost() + end_events_taken()
+
+
+def end_events_taken() -> int:
+    """Steps that took a kept event in their wait but did not end with it (a crash after that commit)."""
+    taken = StepRun.objects.filter(status=StepStatus.WAITING, wait__kind=EVENT, wait__has_key="posted")
+    ended = 0
+    for step in taken.only("pk", "wait")[:DUE_PER_PASS]:
+        posted = PostedEvent.objects.filter(pk=step.wait["posted"]).first()
+        if posted is not None:
+            ended += succeed(step.pk, transitions.event_outputs(posted))
+    return ended
 
 
 def _end_at_deadline(step: StepRun) -> bool:

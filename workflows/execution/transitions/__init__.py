@@ -68,7 +68,7 @@ from workflows.execution.transitions.repairs import (
     unclaimed,
 )
 from workflows.execution.transitions.successes import Success, succeed, succeed_many
-from workflows.execution.transitions.waiting import Child, wait, waiting_step
+from workflows.execution.transitions.waiting import Child, event_outputs, wait, waiting_step
 
 __all__ = [
     "CANCEL",
@@ -88,6 +88,7 @@ __all__ = [
     "claim",
     "create_deferred_steps",
     "create_run",
+    "event_outputs",
     "expand",
     "expired_leases",
     "fail",
