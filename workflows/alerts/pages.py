@@ -31,17 +31,23 @@ def get_rule_for(user, rule_id) -> AlertRule:
 
 def page_context(request, **extra) -> dict:
     user = request.user
+    teams = list(Team.objects.all() if user.is_staff else user.teams.all())
+    channels = list(AlertChannel.objects.visible_to(user).select_related("team"))
+    workflows = Workflow.objects.visible_to(user).active().only("slug", "name")
     return {
         "nav": "alerts",
         "channel_kinds": ChannelKind.choices,
         "rule_kinds": RuleKind.choices,
-        "teams": Team.objects.all() if user.is_staff else user.teams.all(),
-        "channels": AlertChannel.objects.visible_to(user).select_related("team"),
+        "teams": teams,
+        "channels": channels,
         "rules": AlertRule.objects.visible_to(user).select_related("team", "channel", "workflow"),
-        "workflows": Workflow.objects.visible_to(user).active().only("slug", "name"),
         "deliveries": AlertDelivery.objects.visible_to(user)
         .select_related("channel", "rule")
         .order_by("-created", "-id")[:RECENT_DELIVERIES],
+        # The forms' choices, as the (value, label) pairs templates/_form_row.html takes.
+        "team_options": [(team.name, team.name) for team in teams],
+        "workflow_options": [(workflow.slug, workflow.name) for workflow in workflows],
+        "channel_options": [(str(channel.pk), f"{channel.name} ({channel.team.name})") for channel in channels],
         "errors": [],
         "form": {},
         **extra,

@@ -1,11 +1,13 @@
 """What the API reads and writes. Unknown fields are refused, never ignored."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from registry.catalog import KINDS
 from registry.models import Component
+from workflows.api import step_facts
 from workflows.execution.models import Run, StepAttempt, StepRun
-from workflows.execution.status import AttemptStatus
+from workflows.execution.status import AttemptStatus, StepStatus
 from workflows.models import Workflow, WorkflowVersion
 from workflows.redaction import redact_data
 from workflows.tokens import ApiToken
@@ -28,14 +30,14 @@ class StrictSerializer(StrictSerializerMixin, serializers.Serializer):
 
 
 class RedactedDataMixin:
-    """Inputs and outputs with URL credentials and tokens masked (workflows/redaction.py).
+    """Inputs, outputs and map items with URL credentials and tokens masked (workflows/redaction.py).
 
     Masked on the way out only: the database keeps them whole for later steps and re-runs.
     """
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
-        for name in ("inputs", "outputs"):
+        for name in ("inputs", "outputs", "item"):  # item: a map's item is a part of another step's outputs
             if name in data:
                 data[name] = redact_data(data[name])
         return data
@@ -144,7 +146,56 @@ class AttemptSerializer(serializers.ModelSerializer):
         fields = ["number", "status", "worker", "error", "started", "finished", "delay"]
 
 
-class StepSerializer(serializers.ModelSerializer):
+class MapSummarySerializer(serializers.Serializer):
+    items = serializers.IntegerField(
+        allow_null=True, help_text="how many items its list has; null until the map has resolved its list"
+    )
+    counts = serializers.DictField(
+        child=serializers.IntegerField(), help_text="its items by status (a status no item has is left out)"
+    )
+
+
+WAIT_HELP = (
+    'what a waiting step waits for, as stored: {"kind": "time" | "event" | "approval" | "run" | "map", ...}; '
+    "null for a step that never waited"
+)
+CHILD_RUNS_HELP = (
+    "a sub-workflow step's (or a workflow map's item's) child runs, oldest first: a retry starts a new one, "
+    "the last is the current one; empty for other steps"
+)
+
+
+class StepFactsMixin:
+    """`map` and `child_runs`: read for many steps at once (step_facts.py) when the context holds them.
+
+    The run's detail passes `step_facts` for all its steps (a constant number of queries); a single
+    step (its detail, an approval's answer) reads its own.
+    """
+
+    def facts(self, step: StepRun) -> step_facts.StepFacts:
+        facts = self.context.get("step_facts")
+        if facts is None or step.pk not in facts.steps:
+            facts = self.context["step_facts"] = step_facts.facts_of_step(step)
+        return facts
+
+    @extend_schema_field(MapSummarySerializer(allow_null=True))
+    def get_map(self, step: StepRun):
+        summary = self.facts(step).maps.get(step.pk)
+        return None if summary is None else MapSummarySerializer(summary).data
+
+    def get_child_runs(self, step: StepRun) -> list[int]:
+        return self.facts(step).child_runs.get(step.pk, [])
+
+
+class StepSerializer(StepFactsMixin, serializers.ModelSerializer):
+    """A step of a run. A map's items are steps too, listed by the map step's items endpoint."""
+
+    map = serializers.SerializerMethodField(
+        help_text="a map step: its items counted by status (the items: GET /api/v1/runs/{id}/steps/{step}/items/); "
+        "null for other steps"
+    )
+    child_runs = serializers.SerializerMethodField(help_text=CHILD_RUNS_HELP)
+
     class Meta:
         model = StepRun
         fields = [
@@ -163,15 +214,56 @@ class StepSerializer(serializers.ModelSerializer):
             "finished",
             "wait",
             "wait_until",
+            "map",
+            "child_runs",
         ]
+        extra_kwargs = {"wait": {"help_text": WAIT_HELP}}
 
 
 class StepDetailSerializer(RedactedDataMixin, StepSerializer):
     run = serializers.PrimaryKeyRelatedField(read_only=True)
+    map_step = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True, help_text="a map's item: the map step's id (GET /api/v1/steps/{id}/)"
+    )
+    item_index = serializers.IntegerField(read_only=True, allow_null=True, help_text="a map's item: its position")
+    item = serializers.JSONField(read_only=True, allow_null=True, help_text="a map's item: its value")
     attempts = AttemptSerializer(many=True, read_only=True)
 
     class Meta(StepSerializer.Meta):
-        fields = [*StepSerializer.Meta.fields, "run", "inputs", "outputs", "attempts"]
+        fields = [*StepSerializer.Meta.fields, "run", "map_step", "item_index", "item", "inputs", "outputs", "attempts"]
+
+
+class ItemSerializer(RedactedDataMixin, StepFactsMixin, serializers.ModelSerializer):
+    """One item of a map: a step run of its own, named "M[3]" after its map step and position."""
+
+    index = serializers.IntegerField(source="item_index", read_only=True, help_text="its position in the list")
+    item = serializers.JSONField(read_only=True, allow_null=True, help_text="its value ({{ item }})")
+    child_runs = serializers.SerializerMethodField(help_text=CHILD_RUNS_HELP)
+
+    class Meta:
+        model = StepRun
+        fields = [
+            "id",
+            "index",
+            "step_id",
+            "status",
+            "attempt",
+            "item",
+            "outputs",
+            "error",
+            "worker",
+            "enqueued",
+            "started",
+            "finished",
+            "wait",
+            "wait_until",
+            "child_runs",
+        ]
+        extra_kwargs = {"wait": {"help_text": WAIT_HELP}}
+
+
+class ItemListQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=StepStatus.choices, required=False, help_text="only items in this status")
 
 
 class RunSerializer(RedactedDataMixin, serializers.ModelSerializer):
@@ -317,3 +409,6 @@ class EventDeliveredSerializer(serializers.Serializer):
     run = serializers.IntegerField()
     event = serializers.CharField()
     delivered = serializers.IntegerField(help_text="How many waiting steps the event ended.")
+    kept = serializers.BooleanField(
+        help_text="No step waited for it yet: kept for the first step of the run that will (see wait_views.post_event)."
+    )

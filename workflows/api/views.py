@@ -9,11 +9,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action, api_view
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from registry.models import Component
 from workflows import services
 from workflows.api import serializers as api
+from workflows.api import step_facts
 from workflows.api.errors import Conflict, KeyReused
 from workflows.api.schema import ERROR
 from workflows.definitions.validation import validate
@@ -235,7 +237,8 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     def get_queryset(self):
         runs = Run.objects.visible_to(self.request.user).select_related("workflow", "version")
         if self.action == "retrieve":
-            runs = runs.prefetch_related("steps")
+            # A map's items are not inlined (a map may have 10,000): the items endpoint pages them.
+            runs = runs.prefetch_related(Prefetch("steps", StepRun.objects.filter(map_step__isnull=True)))
         return runs
 
     def get_serializer_class(self):
@@ -260,9 +263,42 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         page = self.paginate_queryset(runs)
         return self.get_paginated_response(api.RunSerializer(page, many=True).data)
 
-    @extend_schema(summary="A run with its steps", responses={200: api.RunDetailSerializer})
+    @extend_schema(
+        summary="A run with its steps",
+        description="A map's items are not in `steps`: its step has their counts (`map`), "
+        "`GET /api/v1/runs/{id}/steps/{step}/items/` lists them.",
+        responses={200: api.RunDetailSerializer},
+    )
     def retrieve(self, request, *args, **kwargs):
-        return super().retrieve(request, *args, **kwargs)
+        run = self.get_object()
+        facts = step_facts.facts_for(list(run.steps.all()), step_facts.compiled_version(run.version))
+        context = {**self.get_serializer_context(), "step_facts": facts}
+        return Response(api.RunDetailSerializer(run, context=context).data)
+
+    @extend_schema(
+        summary="A map step's items, in order",
+        description="Each item is a step run of its own (its id for `GET /api/v1/steps/{id}/`, its `step_id` "
+        '"M[3]" for the step endpoints under the run). 404 for a step that is not a map.',
+        parameters=[
+            api.ItemListQuerySerializer,
+            OpenApiParameter("step", str, OpenApiParameter.PATH, description="the map step's id in the workflow"),
+        ],
+        responses={200: api.ItemSerializer(many=True)},
+    )
+    @action(detail=True, methods=["get"], url_path=r"steps/(?P<step>[^/]+)/items")
+    def items(self, request, pk=None, step=None):
+        run = self.get_object()
+        version = step_facts.compiled_version(run.version)
+        if not step_facts.is_map(version, step):
+            raise NotFound(f"run {run.pk} has no map step {step!r}")
+        query = _query(api.ItemListQuerySerializer, request)
+        map_step = get_object_or_404(StepRun.objects.filter(run=run).only("pk"), step_id=step)
+        items = StepRun.objects.filter(map_step=map_step).order_by("item_index")
+        if "status" in query:
+            items = items.filter(status=query["status"])
+        page = self.paginate_queryset(items)
+        context = {**self.get_serializer_context(), "step_facts": step_facts.facts_for(page, version)}
+        return self.get_paginated_response(api.ItemSerializer(page, many=True, context=context).data)
 
     @extend_schema(
         summary="Start a run",

@@ -28,14 +28,18 @@ def teams_of(user):
     return Team.objects.all() if user.is_staff else user.teams.all()
 
 
-def field_rows(kind: str, posted=None) -> list[dict]:
-    """The form's inputs for a type: secret ones are never filled in again."""
+def field_rows(kind: str, posted=None, creating: bool = False) -> list[dict]:
+    """The form's inputs for a type: secret ones are never filled in again.
+
+    `creating`: the type's required fields are required in the form; a rotation keeps what is left blank.
+    """
     credential_type = TYPES[kind]
     return [
         {
             "name": name,
+            "input": f"value-{name}",
             "secret": name in credential_type.secret,
-            "required": name in credential_type.required,
+            "required": creating and name in credential_type.required,
             "description": schema.get("description", ""),
             "value": "" if posted is None or name in credential_type.secret else posted.get(f"value-{name}", ""),
         }
@@ -76,8 +80,9 @@ def credential_list(request):
                 request, f"Credential {credential.name} saved: steps read it as {{{{ secrets.{credential.name} }}}}."
             )
             return redirect("credential-list")
-    context["fields"] = field_rows(kind, request.POST if request.method == "POST" else None)
-    context["teams"] = teams_of(request.user)
+    context["fields"] = field_rows(kind, request.POST if request.method == "POST" else None, creating=True)
+    context["teams"] = teams = list(teams_of(request.user))
+    context["team_options"] = [(team.name, team.name) for team in teams]  # for templates/_form_row.html
     context["credentials"] = Credential.objects.visible_to(request.user).select_related("team", "created_by")
     return render(request, "credentials/list.html", context, status=status)
 

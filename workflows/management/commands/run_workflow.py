@@ -41,6 +41,9 @@ class Command(BaseCommand):
         "Run a workflow (exit 0 when the run succeeds with --wait, 1 when it fails, "
         "2 when Redis or the database is unreachable)."
     )
+    # Run on worker machines and from scripts that read its output (--json): the system checks' warnings
+    # (deploy settings the web server cares about) would only be noise there. `manage.py check` runs them.
+    requires_system_checks = []
 
     def create_parser(self, prog_name, subcommand, **kwargs):
         # Every Django command has --version (Django's version); ours names a workflow version.
