@@ -12,7 +12,7 @@ from tests.execution.test_waits import waiting
 from workflows.execution import transitions
 from workflows.execution.models import Run, StepAttempt, StepRun
 from workflows.execution.plans import compiled
-from workflows.execution.runs import cancel_run, start_run, wait_for_run
+from workflows.execution.runs import cancel_run, rerun, start_run, wait_for_run
 
 pytestmark = [pytest.mark.slow]
 
@@ -173,6 +173,29 @@ def test_a_map_over_a_workflow_runs_a_child_run_per_item(workers, team):
     assert run.outputs == {"results": [{"value": 4}, {"value": 5}, {"value": 6}]}
     children = Run.objects.filter(parent_step__in=items_of(run))
     assert sorted(children.values_list("outputs", flat=True), key=str) == [{"value": 4}, {"value": 5}, {"value": 6}]
+
+
+def test_a_rerun_reuses_a_map_that_succeeded_without_its_items(workers, team, tmp_path):
+    each = {"component": "core.noop", "map": "{{ inputs.values }}", "inputs": {"n": "{{ item }}"}}
+    steps = [
+        {"id": "each", **each},
+        {
+            "id": "after",
+            "component": "test.fail_first_time",
+            "inputs": {"marker": f"{tmp_path}/after"},
+            "depends_on": ["each"],
+        },
+    ]
+    version = define(team, "rerun-map", steps, LIST, {"results": "{{ steps.each.outputs.results }}"})
+    first = wait_for_run(start_run(version, {"values": [1, 2, 3]}), timeout=60)
+    assert first.status == "failed"
+    second = wait_for_run(rerun(first), timeout=60)
+    assert second.status == "succeeded", second.error
+    assert second.outputs == {"results": [{"n": 1}, {"n": 2}, {"n": 3}]}
+    mapped = second.steps.get(step_id="each")
+    assert mapped.reused_from_id == first.steps.get(step_id="each").pk
+    assert items_of(second) == [] and len(items_of(first)) == 3
+    assert second.unfinished == 0
 
 
 def claimed_map(team, **options):

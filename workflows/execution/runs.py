@@ -75,7 +75,8 @@ def rerun(run: Run, user=None) -> Run:
     if run.status not in (RunStatus.FAILED, RunStatus.CANCELLED):
         raise RunRefused(f"only a failed or cancelled run can be re-run; run {run.pk} is {run.status}")
     check_not_archived(run.version)
-    reused = {step.step_id: step for step in run.steps.filter(status=StepStatus.SUCCEEDED)}
+    # The definition's steps: a map that succeeded is reused whole, its items stay with their run.
+    reused = {step.step_id: step for step in run.steps.filter(status=StepStatus.SUCCEEDED, map_step__isnull=True)}
     return _create_run(
         run.version, run.inputs, user=user, priority=run.priority, trigger="rerun", rerun_of=run, reused=reused
     )

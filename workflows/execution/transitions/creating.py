@@ -74,7 +74,8 @@ def _write_deferred_steps(run: Run, version: Compiled, components: dict) -> Adva
 def _reused_by(run: Run) -> dict:
     if run.rerun_of_id is None:
         return {}
-    return {step.step_id: step for step in StepRun.objects.filter(run_id=run.rerun_of_id, status=S.SUCCEEDED)}
+    earlier = StepRun.objects.filter(run_id=run.rerun_of_id, status=S.SUCCEEDED, map_step__isnull=True)
+    return {step.step_id: step for step in earlier}
 
 
 def _create_steps(run: Run, version: Compiled, components: dict, reused: dict) -> list[StepMessage]:
