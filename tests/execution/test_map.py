@@ -1,6 +1,7 @@
 """Map (for-each), with real workers: items as steps, outputs in order, concurrency, retries, failures, cancel."""
 
 import math
+import time
 from pathlib import Path
 
 import pytest
@@ -173,6 +174,24 @@ def test_a_map_over_a_workflow_runs_a_child_run_per_item(workers, team):
     assert run.outputs == {"results": [{"value": 4}, {"value": 5}, {"value": 6}]}
     children = Run.objects.filter(parent_step__in=items_of(run))
     assert sorted(children.values_list("outputs", flat=True), key=str) == [{"value": 4}, {"value": 5}, {"value": 6}]
+
+
+def test_when_a_map_over_a_workflow_fails_the_other_items_child_runs_are_cancelled(workers, team):
+    child = [
+        {"id": "fail", "component": "test.raise", "when": "inputs.n == 0"},
+        {"id": "ask", "component": "core.approval", "inputs": {"message": "?"}, "when": "inputs.n != 0"},
+    ]
+    define(team, "child", child, {"n": {"type": "integer"}})
+    each = {"workflow": "child", "map": "{{ inputs.values }}", "inputs": {"n": "{{ item }}"}}
+    run = start_run(mapping_workflow(team, each), {"values": [1, 2, 0]})
+    run = wait_for_run(run, timeout=60)
+    assert run.status == "failed"
+    assert run.steps.get(step_id="each").error.startswith("item 2 failed:")
+    children = Run.objects.filter(parent_step__in=items_of(run))
+    deadline = time.monotonic() + 30  # the reaper's pass cancels the children nothing waits for
+    while children.filter(status__in=["pending", "running"]).exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert sorted(children.values_list("status", flat=True)) == ["cancelled", "cancelled", "failed"]
 
 
 def test_a_rerun_reuses_a_map_that_succeeded_without_its_items(workers, team, tmp_path):

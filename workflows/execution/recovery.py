@@ -12,7 +12,9 @@ the broker back in line with it:
   waiting, which it may be among (then it is looked at again later, and
   sent anyway once it has waited ten leases);
 * an active run with no step queued or running is repaired from its steps'
-  statuses (transitions.repair_run).
+  statuses (transitions.repair_run);
+* a child run whose parent step no longer waits for it (a failed map cancelled
+  that item) is cancelled.
 
 A duplicate message is harmless: the claim is conditional.
 """
@@ -25,10 +27,12 @@ from django.utils import timezone
 
 from registry import lookup
 from workflows.definitions.retry import RetryPolicy
-from workflows.execution import dispatch, failpoints, heartbeat, transitions, waits
+from workflows.execution import dispatch, failpoints, heartbeat, runs, transitions, waits
 from workflows.execution.messages import Advance
+from workflows.execution.models import Run
 from workflows.execution.plans import compiled_of
 from workflows.execution.state import get_store
+from workflows.execution.status import RunStatus, StepStatus
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +75,20 @@ def reap() -> None:
                 log.warning("run %s: repaired from its steps' statuses", run_id)
             follow_up(advance)
         waits.end_due(now)
+        cancel_orphans()
+
+
+# Orphaned child runs cancelled per pass: more wait for the next.
+ORPHANS_PER_PASS = 100
+
+
+def cancel_orphans() -> int:
+    """Cancel the active child runs whose parent step has ended (nothing will read them now); how many."""
+    orphans = Run.objects.filter(status__in=RunStatus.ACTIVE, parent_step__status__in=StepStatus.FINAL)
+    cancelled = 0
+    for child in orphans.order_by("pk")[:ORPHANS_PER_PASS]:
+        cancelled += runs.cancel_run(child)
+    return cancelled
 
 
 def take_back_lost_step(row, now) -> Advance:
