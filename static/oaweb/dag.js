@@ -5,17 +5,20 @@
    <svg class="dag" data-graph="ID"> and the minimap canvas; plus
    <script type="application/json" id="ID"> holding
    {"nodes": [{"id", "component", "kind", "status"}], "edges": [[from, to]]}
+   (a run's nodes may add "map": true and "items": {total, done, running, failed},
+   or "waits": true with "detail" (a second line) and "note" (for the tooltip))
    (workflows/web/graphs.py; a JSON string holding that JSON is unwrapped too).
    Needs static/oaweb/dag_layout.js (where boxes go) and dag_view.js (zoom,
    pan, fit, minimap) loaded before it.
 
    Every svg.dag[data-graph] is drawn on DOMContentLoaded and after htmx adds
    one. A step is <g class="node st-STATUS kind-KIND" data-step="ID" tabindex="0">;
+   a map step is one such node, of class "map", with data-counts="done:N running:N failed:N total:N";
    a collapsed fan-out is <g class="group" data-group="KEY" data-counts="STATUS:N ...">,
    expanded by a click (or Enter/Space) and collapsed again by its header
    (g.group-head). The orientation (left-right or top-down) is remembered in
    localStorage.
-   API: window.oawebDag = {setStatuses(svg, {step: status}), select(svg, step),
+   API: window.oawebDag = {setStatuses(svg, {step: status}), setNodes(svg, {step: {items, detail, note}}), select(svg, step),
    draw(svg), layout, view(svg)}. Clicking a step, or Enter/Space on a focused
    one, dispatches a bubbling CustomEvent "dag:select" with detail {step} on the svg. */
 (function () {
@@ -66,32 +69,63 @@
     return text.length > chars ? text.slice(0, chars - 1) + "\u2026" : text;
   }
 
-  function describe(node, status) {
+  function describe(node, status, extra) {
     var text = String(node.id);
     if (node.component) text += ", " + node.component + (node.kind ? " (" + node.kind + ")" : "");
-    return status ? text + ", " + status : text;
+    if (status) text += ", " + status;
+    var items = extra && extra.items;
+    if (node.map) text += items ? ", map: " + items.done + " of " + items.total + " items done, " + items.running + " running, " + items.failed + " failed" : ", map";
+    if (extra && extra.note) text += ", " + extra.note;
+    return text;
   }
 
   function nodeClass(state, index) {
     var node = state.graph.nodes[index];
     var kind = node.kind && KIND_RE.test(node.kind) ? " kind-" + node.kind : "";
     var selected = state.selected === String(node.id) ? " selected" : "";
-    return "node" + statusClass(state.status[index]) + kind + selected;
+    return "node" + (node.map ? " map" : "") + statusClass(state.status[index]) + kind + selected;
   }
 
-  /* A step's box; its kind's glyph and its label only when drawn at a scale that shows them. */
+  /* A map's counts (before its items exist, or on a workflow's page, it says "map"): done, running,
+     failed (as dots of their status's colour), then the total. */
+  var ITEM_DOTS = [["done", "succeeded"], ["running", "running"], ["failed", "failed"]];
+  function countsLine(items) {
+    return ITEM_DOTS.map(function (pair) {
+      return '<tspan class="dot st-' + pair[1] + '">\u25cf</tspan>\u2009' + (Number(items[pair[0]]) || 0) + "\u2002";
+    }).join("") + "/ " + (Number(items.total) || 0);
+  }
+
+  function countsAttr(items) {
+    if (!items) return "";
+    return ["done", "running", "failed", "total"].map(function (k) { return k + ":" + (Number(items[k]) || 0); }).join(" ");
+  }
+
+  /* The inside of a step's box; its kind's glyph and its label only when drawn at a scale that shows them.
+     A tall one (dag_layout.js isTall) has a second line: a map's counts, or what the step waits for. */
+  function nodeInner(state, item) {
+    var node = state.graph.nodes[item.index];
+    var extra = state.extra[item.index];
+    var tall = Layout.isTall(node);
+    var cy = tall ? 16 : item.h / 2;
+    var parts = [];
+    if (node.map) parts.push('<rect class="stack" x="4" y="4" width="' + item.w + '" height="' + item.h + '" rx="5"/>');
+    parts.push('<rect class="box" width="' + item.w + '" height="' + item.h + '" rx="4"/>');
+    if (state.detailed) {
+      parts.push(glyph(node.kind, cy));
+      parts.push('<text x="' + (SIZES.PAD_X + SIZES.GLYPH_W) + '" y="' + cy + '" dy="0.35em">' + esc(fitText(String(node.id), item.w)) + "</text>");
+      var second = node.map ? (extra.items ? countsLine(extra.items) : "map") : esc(fitText(extra.detail || "", item.w + SIZES.GLYPH_W));
+      if (tall && second) parts.push('<text class="counts" x="' + SIZES.PAD_X + '" y="' + (item.h - 14) + '" dy="0.35em">' + second + "</text>");
+    }
+    return parts.join("");
+  }
+
   function nodeMarkup(state, item) {
     var node = state.graph.nodes[item.index];
-    var id = String(node.id);
-    var detail = state.detailed
-      ? glyph(node.kind, item.h / 2) +
-        '<text x="' + (SIZES.PAD_X + SIZES.GLYPH_W) + '" y="' + item.h / 2 + '" dy="0.35em">' + esc(fitText(id, item.w)) + "</text>"
-      : "";
+    var counts = node.map ? ' data-counts="' + countsAttr(state.extra[item.index].items) + '"' : "";
     return (
-      '<g class="' + nodeClass(state, item.index) + '" data-step="' + esc(id) + '" tabindex="0" role="button"' +
-      ' aria-label="' + esc(describe(node, state.status[item.index])) + '"' +
-      ' transform="translate(' + item.x + "," + item.y + ')">' +
-      '<rect width="' + item.w + '" height="' + item.h + '" rx="4"/>' + detail + "</g>"
+      '<g class="' + nodeClass(state, item.index) + '" data-step="' + esc(String(node.id)) + '"' + counts + ' tabindex="0" role="button"' +
+      ' aria-label="' + esc(describe(node, state.status[item.index], state.extra[item.index])) + '"' +
+      ' transform="translate(' + item.x + "," + item.y + ')">' + nodeInner(state, item) + "</g>"
     );
   }
 
@@ -278,6 +312,7 @@
     }
     state.graph = { nodes: graph.nodes || [], edges: graph.edges || [] };
     state.status = state.graph.nodes.map(function (node) { return node.status ? String(node.status) : ""; });
+    state.extra = state.graph.nodes.map(function (node) { return { items: node.items || null, detail: node.detail || "", note: node.note || "" }; });
     state.orientation = savedOrientation();
     showOrientation(state);
     render(state, { fit: true });
@@ -286,10 +321,14 @@
   /* ---- statuses, selection, groups ---- */
 
   function updateNode(state, index) {
-    var el = state.nodeEls.get(String(state.graph.nodes[index].id));
+    var node = state.graph.nodes[index];
+    var el = state.nodeEls.get(String(node.id));
     if (!el) return;
     el.setAttribute("class", nodeClass(state, index));
-    el.setAttribute("aria-label", describe(state.graph.nodes[index], state.status[index]));
+    el.setAttribute("aria-label", describe(node, state.status[index], state.extra[index]));
+    if (!Layout.isTall(node)) return;
+    if (node.map) el.setAttribute("data-counts", countsAttr(state.extra[index].items));
+    el.innerHTML = nodeInner(state, state.itemOf.get(el));
   }
 
   function updateGroup(state, item) {
@@ -315,6 +354,22 @@
     });
     groups.forEach(function (item) { updateGroup(state, item); });
     state.view.repaintMinimap();
+  }
+
+  /* What nodes show beyond their status, from the run page's live updates (workflows/web/live.py node_state):
+     a map's counts, a waiting step's wait; {} clears them. Steps inside a collapsed group are kept for when
+     it opens. */
+  function setNodes(svg, nodes) {
+    var state = states.get(svg);
+    if (!state || !state.result) return;
+    var result = state.result;
+    Object.keys(nodes).forEach(function (step) {
+      var index = result.index.get(step);
+      if (index === undefined) return;
+      var given = nodes[step] || {};
+      state.extra[index] = { items: given.items || null, detail: given.detail || "", note: given.note || "" };
+      if (result.items[result.itemOf[index]].type === "node") updateNode(state, index);
+    });
   }
 
   /* Draws again at the same place and scale, keeping the focus on the same box. */
@@ -428,11 +483,10 @@
   }
 
   /* The minimap's colours are the page's variables as they were when it was painted: a theme
-     switch (data-theme on <html>, static/oaweb/theme.js) or the system's choice changing repaints it. */
+     switch (data-theme on <html>, which static/oaweb/theme.js sets, the system's choice included) repaints it. */
   function watchTheme(state) {
     var repaint = function () { state.view.repaintMinimap(); };
     new MutationObserver(repaint).observe(document.documentElement, { attributes: true, attributeFilter: ["data-theme"] });
-    if (window.matchMedia) window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", repaint);
   }
 
   function drawAll(root) {
@@ -446,6 +500,7 @@
 
   window.oawebDag = {
     setStatuses: setStatuses,
+    setNodes: setNodes,
     select: select,
     draw: draw,
     layout: Layout.layout,

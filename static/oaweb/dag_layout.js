@@ -5,6 +5,10 @@
           {orientation: "lr" | "tb", expanded: Set of group keys})
    -> {items, frames, edgePaths, edgeCount, width, height, orientation, layers, groups}
 
+   A node with `map` (a map step: one box however many items it has) or
+   `waits` (a step that may wait) is as tall as a group, with a second line
+   for its counts or what it waits for (dag.js draws them).
+
    An item is one box: {type: "node", index} (a step; index into graph.nodes),
    {type: "group", key, members} (a collapsed fan-out) or {type: "header", key,
    members} (the handle that collapses an expanded one), each with x, y, w, h
@@ -241,6 +245,11 @@
     return (component || "steps") + " \u00d7" + members.length;
   }
 
+  /* A step drawn with a second line: a map's counts, or what a waiting step waits for. */
+  function isTall(node) {
+    return !!(node && (node.map || node.waits));
+  }
+
   /* Each item's box, and how many cross-axis slots it takes. */
   function measure(built, input, lr) {
     var m = built.items.length;
@@ -251,7 +260,7 @@
     for (var i = 0; i < m; i++) {
       var item = built.items[i];
       var chars = item.type === "node" ? String(input[item.index].id).length : item.label.length + 2;
-      if (item.type === "group") {
+      if (item.type === "group" || (item.type === "node" && isTall(input[item.index]))) {
         w[i] = lr ? Math.min(MAX_W, Math.max(GROUP_W, textWidth(chars))) : TB_W;
         h[i] = GROUP_H;
       } else {
@@ -380,6 +389,7 @@
 
   var api = {
     layout: layout,
+    isTall: isTall,
     sizes: { NODE_H: NODE_H, GROUP_H: GROUP_H, PAD_X: PAD_X, GLYPH_W: GLYPH_W, CHAR_W: CHAR_W, GROUP_OVER: GROUP_OVER },
   };
   if (typeof module !== "undefined" && module.exports) module.exports = api;

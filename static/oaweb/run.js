@@ -8,6 +8,10 @@
 // applied here in one go, graph included, so that no part of the page ever
 // shows a state another part has left (htmx's ws extension would swap each
 // message as it comes, and the graph after them).
+//
+// A map's items are no rows nor nodes: an update carries the map's counts
+// (#dag-update's data-nodes), which its node draws; the list of its items
+// open in the step panel reloads itself, at most every ITEMS_REFRESH_MS.
 (function () {
   "use strict";
   var held = []; // messages of one update not applied yet
@@ -36,17 +40,22 @@
     var messages = held;
     held = [];
     var statuses = {};
+    var nodes = {};
     messages.forEach(function (message) {
       // swapStyle none: only the out-of-band parts move; no settle delay, so all of it happens now.
       htmx.swap(target, message, { swapStyle: "none", swapDelay: 0, settleDelay: 0 });
       var update = document.getElementById("dag-update");
       if (update) {
         Object.assign(statuses, JSON.parse(update.getAttribute("data-statuses") || "{}"));
+        Object.assign(nodes, JSON.parse(update.getAttribute("data-nodes") || "{}"));
         update.setAttribute("data-statuses", "{}");
+        update.setAttribute("data-nodes", "{}");
       }
     });
     var svg = graph();
     if (svg && window.oawebDag && Object.keys(statuses).length) window.oawebDag.setStatuses(svg, statuses);
+    if (svg && window.oawebDag && Object.keys(nodes).length) window.oawebDag.setNodes(svg, nodes);
+    Object.keys(nodes).forEach(function (step) { if (nodes[step].items) refreshItems(step); });
     if (selected) {
       var row = document.getElementById("step-" + selected);
       if (row) row.classList.add("selected");
@@ -83,7 +92,8 @@
     var row = document.getElementById("step-" + step);
     if (row) row.classList.add("selected");
     var svg = graph();
-    if (svg && window.oawebDag) window.oawebDag.select(svg, step);
+    // A map's item ("M[3]") is no node: its map's is selected.
+    if (svg && window.oawebDag) window.oawebDag.select(svg, step.replace(/\[[0-9]+\]$/, ""));
   }
 
   document.addEventListener("dag:select", function (event) { openStep(event.detail.step); });
@@ -194,6 +204,44 @@
     if (event.target.matches && event.target.matches(".step-log input.log-search")) {
       filterLog(event.target.closest(".step-log"));
     }
+  });
+
+  // --- a map's items in the step panel (templates/runs/_map_items.html) ---
+  // Reloaded (its data-src: the same filter and page) when an update says the map's counts moved: at once,
+  // then at most every ITEMS_REFRESH_MS, one request at a time, the last change never left out.
+  var ITEMS_REFRESH_MS = 500;
+  var itemLists = {}; // map step -> {last, timer, busy, again}
+
+  function itemsSection(step) {
+    return document.querySelector('#step-panel .map-items[data-map-items="' + CSS.escape(step) + '"]');
+  }
+
+  function refreshItems(step) {
+    if (!itemsSection(step)) return;
+    var entry = itemLists[step] || (itemLists[step] = { last: 0, timer: 0, busy: false, again: false });
+    if (entry.busy) { entry.again = true; return; }
+    if (entry.timer) return;
+    entry.timer = setTimeout(function () {
+      entry.timer = 0;
+      var section = itemsSection(step);
+      if (!section) return;
+      entry.busy = true;
+      entry.last = Date.now();
+      var done = function () {
+        entry.busy = false;
+        if (entry.again) { entry.again = false; refreshItems(step); }
+      };
+      htmx.ajax("GET", section.dataset.src, { target: section, swap: "outerHTML" }).then(done, done);
+    }, Math.max(0, entry.last + ITEMS_REFRESH_MS - Date.now()));
+  }
+
+  // An item's link (or an item's link back to its map) in the panel opens that step in the panel;
+  // with a modifier key, or on the step's own page, it is the plain link it is.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("#step-panel a[data-open-step]");
+    if (!link || event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) return;
+    event.preventDefault();
+    openStep(link.dataset.openStep);
   });
 
   document.addEventListener("click", function (event) {

@@ -1,6 +1,8 @@
-// The top bar's theme toggle ([data-theme-toggle]): Auto (the system's choice) -> the other theme ->
-// back to the system's -> Auto. The choice is kept in localStorage ("oaweb-theme") and applied
-// before the first paint by the inline script in templates/base.html; Auto removes it.
+// The page's theme: `data-theme` on <html> is always set, "light" or "dark", and app.css keeps one dark
+// palette, on [data-theme="dark"]. Its value is the choice kept in localStorage ("oaweb-theme"), else the
+// system's, followed as it changes while nothing is chosen (and as another tab chooses).
+// The top bar's toggle ([data-theme-toggle]): Auto (the system's) -> the other theme -> back to the
+// system's -> Auto. The inline script in templates/base.html applies a kept choice before the first paint.
 (function () {
   "use strict";
   var KEY = "oaweb-theme";
@@ -11,14 +13,25 @@
     dark: "Theme: dark; click for the next choice",
   };
   var root = document.documentElement;
+  var query = window.matchMedia ? window.matchMedia("(prefers-color-scheme: dark)") : null;
+
+  function saved() {
+    try {
+      var theme = localStorage.getItem(KEY);
+      return theme === "dark" || theme === "light" ? theme : null;
+    } catch (e) {
+      return null; // storage refused: nothing kept
+    }
+  }
+
+  var choice = saved(); // "light", "dark", or null: the system's
 
   function system() {
-    return window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light";
+    return query && query.matches ? "dark" : "light";
   }
 
   function chosen() {
-    var theme = root.getAttribute("data-theme");
-    return theme === "dark" || theme === "light" ? theme : "auto";
+    return choice || "auto";
   }
 
   function next(current) {
@@ -37,18 +50,33 @@
     });
   }
 
-  function choose(theme) {
-    try {
-      if (theme === "auto") localStorage.removeItem(KEY);
-      else localStorage.setItem(KEY, theme);
-    } catch (e) { /* storage refused: the choice lasts for this page only */ }
-    if (theme === "auto") root.removeAttribute("data-theme");
-    else root.setAttribute("data-theme", theme);
+  function apply() {
+    root.setAttribute("data-theme", choice || system());
     show();
+  }
+
+  function choose(theme) {
+    choice = theme === "auto" ? null : theme;
+    try {
+      if (choice) localStorage.setItem(KEY, choice);
+      else localStorage.removeItem(KEY);
+    } catch (e) { /* storage refused: the choice lasts for this page only */ }
+    apply();
   }
 
   document.addEventListener("click", function (event) {
     if (event.target.closest && event.target.closest("[data-theme-toggle]")) choose(next(chosen()));
   });
-  document.addEventListener("DOMContentLoaded", show);
+  if (query) {
+    query.addEventListener("change", function () {
+      if (!choice) apply();
+    });
+  }
+  window.addEventListener("storage", function (event) {
+    if (event.key === KEY || event.key === null) {
+      choice = saved();
+      apply();
+    }
+  });
+  apply(); // deferred: the document is parsed, the toggle is there
 })();

@@ -27,7 +27,9 @@ def test_dark_mode_follows_the_system_and_the_toggle_is_kept(oaweb_server, chrom
     page = dark.new_page()
     log_in(page, user)
     assert page.evaluate(LUMINANCE) < 0.2
-    assert page.evaluate("document.documentElement.dataset.theme") is None  # nothing chosen: the system's
+    # Nothing chosen: the system's theme, set on the page, and nothing saved.
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    assert page.evaluate("localStorage.getItem('oaweb-theme')") is None
     assert page.get_by_role("button", name="Theme: follows the system; click to choose").is_visible()
     dark.close()
 

@@ -1,5 +1,11 @@
 """POST /hooks/<token>/: start a run of the token's workflow with the JSON body as inputs.
 
+POST /hooks/<token>/runs/<id>/events/<name>/: post an event to a run of the token's
+workflow (issue 19): a core.wait_for_event step waiting for it ends with the JSON
+body as its payload, or the event is kept for the first step that will wait for
+it (services.post_event). For a service calling back without an API token: the
+workflow hands out this URL (its run's id in it) to the service it waits for.
+
 The token is the only credential, so guessing must be slow: every unknown
 (or disabled) token counts a miss against the client's IP in the cache, and an
 IP over OAWEB_WEBHOOK_MAX_MISSES misses in OAWEB_WEBHOOK_MISS_WINDOW seconds
@@ -25,6 +31,7 @@ from workflows import outages, services
 from workflows.definitions.strict_json import BodyError, read_json
 from workflows.execution import idempotency
 from workflows.execution import runs as engine
+from workflows.execution.models import Run
 from workflows.execution.state import StateUnavailable
 from workflows.triggers.models import WebhookTrigger
 
@@ -129,4 +136,34 @@ def receive(request, token: str):
     return response
 
 
-urlpatterns = [path("<str:token>/", receive, name="webhook")]
+@csrf_exempt
+@require_POST
+def receive_event(request, token: str, run_id: int, name: str):
+    ip = client_ip(request)
+    if is_blocked(ip):
+        response = error(429, "throttled", "too many requests with unknown webhook tokens; try again later")
+        response["Retry-After"] = str(miss_window())
+        return response
+    trigger = WebhookTrigger.for_token(token)
+    if trigger is None:
+        record_miss(ip)
+        return error(404, "not_found", "no such webhook")
+    run = Run.objects.filter(pk=run_id, workflow_id=trigger.workflow_id).first()
+    if run is None:  # the token speaks for its own workflow's runs only
+        return error(404, "not_found", f"no run {run_id} of workflow {trigger.workflow.slug}")
+    try:
+        payload = read_json(request, request.META.get("CONTENT_LENGTH"), empty={})
+        delivered, kept = services.post_event(run, name, payload)
+    except BodyError as exc:
+        where = {"pointer": exc.pointer} if exc.pointer is not None else {}
+        return error(exc.status, exc.code, exc.detail, **where)
+    except services.WaitRefused as refused:
+        return error(409, "conflict", str(refused))
+    WebhookTrigger.objects.filter(pk=trigger.pk).update(last_used=timezone.now())
+    return JsonResponse({"run": run.pk, "event": name, "delivered": delivered, "kept": kept}, status=202)
+
+
+urlpatterns = [
+    path("<str:token>/", receive, name="webhook"),
+    path("<str:token>/runs/<int:run_id>/events/<str:name>/", receive_event, name="webhook-event"),
+]

@@ -96,8 +96,7 @@ class Local:
         running_steps.listen(self.wake)
         try:
             while self.todo or self.calls:
-                while self.todo and self.may_start():
-                    self.begin(*self.todo.popleft())
+                self.start_held()
                 if self.calls:
                     self.collect()
         finally:  # held steps not started (an error escaped): their leases run out, the reaper re-queues them
@@ -183,8 +182,14 @@ class Local:
                 self.after(record_failure(call.claimed, version, call.step, failure, log))
                 continue
             successes.append((Success(call.claimed, call.inputs, outputs, log), size))
+        self.start_held()
         if successes:
             self.succeed(successes, version)
+
+    def start_held(self) -> None:
+        """Start held steps in the slots that just freed, before the commit: their calls run while it is written."""
+        while self.todo and self.may_start():
+            self.begin(*self.todo.popleft())
 
     def succeed(self, successes, version: Compiled) -> None:
         go_on_with = self.go_on_with(version, [success.claimed.step_id for success, _ in successes], len(successes))

@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,6 +24,8 @@ def step_decide(request, run_id, step_id):
     step = StepRun.objects.filter(run=run, step_id=step_id).first()
     if step is None:
         raise Http404("no such step")
+    if not may_decide(request.user, run):  # staff of another team see the run, and only see it
+        raise PermissionDenied("only the run's team decides")
     approved = request.POST.get("decision") == "approve"
     try:
         services.decide(step, approved, by=request.user.get_username(), comment=_comment(request), user=request.user)
@@ -48,6 +51,15 @@ def approval_link(request, token):
             return render(request, "approvals/gone.html", status=404)
         return render(request, "approvals/decided.html", {"step": step, "approved": approved})
     return render(request, "approvals/link.html", {"step": step, "wait": step.wait})
+
+
+def may_decide(user, run) -> bool:
+    """Whether `user` is of the run's team: the step panel shows them the buttons and the signed link.
+
+    Staff see every run (visibility.py) but decide only for their own teams' runs; whoever holds
+    the signed link decides too, without a login.
+    """
+    return user.is_authenticated and user.teams.filter(pk=run.workflow.team_id).exists()
 
 
 def _comment(request) -> str:

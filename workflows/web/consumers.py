@@ -24,6 +24,7 @@ from workflows.execution.events import (
     StepsEvent,
     run_group,
 )
+from workflows.execution.items import spec_step_id
 from workflows.execution.models import Run
 from workflows.models import Workflow
 from workflows.web import live, log_lines
@@ -105,7 +106,9 @@ class RunConsumer(CoalescingConsumer):
             await self.send(text_data=log_lines.live_html(event))
             return
         if isinstance(event, StepEvent):
-            self.changed_steps.add(event.step)
+            # A map's item ("M[3]") is no row nor node of the page: it changes its map's counts. A thousand
+            # items ending in a second so mark one step, and the next flush reads the counts once.
+            self.changed_steps.add(spec_step_id(event.step))
         elif isinstance(event, StepsEvent):
             self.all_steps = True
         self.schedule_flush()  # a run event, or one this code doesn't know: the flush re-reads the run

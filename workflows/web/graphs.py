@@ -9,6 +9,7 @@ import json
 from registry import lookup
 from workflows.definitions.format import SUBWORKFLOW_COMPONENT, component_of
 from workflows.definitions.graph import step_parents
+from workflows.execution.wait_specs import WAITING_COMPONENTS
 
 NO_STATUS = ""
 NO_KIND = ""  # a component the registry doesn't know (yet): drawn without a kind
@@ -20,7 +21,7 @@ def component_kinds() -> dict[str, str]:
 
 
 def dag_json(definition: dict, statuses: dict[str, str] | None = None) -> str:
-    """`{"nodes": [{"id", "component", "kind", "status"}], "edges": [[from, to], ...]}` as JSON text.
+    """`{"nodes": [{"id", "component", "kind", "status"[, "map"]}], "edges": [[from, to], ...]}` as JSON text.
 
     Edges are the graph's own (workflows.definitions.graph.step_parents: depends_on and
     the step references in inputs and `when`), so the picture and the engine
@@ -45,14 +46,10 @@ def dag_json(definition: dict, statuses: dict[str, str] | None = None) -> str:
         kind = kinds.get(component, NO_KIND)
         if component == SUBWORKFLOW_COMPONENT:  # named by the workflow it runs
             component = f"workflow {step['workflow']}"
-        nodes.append(
-            {
-                "id": step_id,
-                "component": component,
-                "kind": kind,
-                "status": statuses.get(step_id, NO_STATUS),
-            }
-        )
+        node = {"id": step_id, "component": component, "kind": kind, "status": statuses.get(step_id, NO_STATUS)}
+        if "map" in step:  # drawn as a stack: one node for all its items
+            node["map"] = True
+        nodes.append(node)
     edges = []
     seen: set[str] = set()
     for step in steps:
@@ -66,24 +63,33 @@ def dag_json(definition: dict, statuses: dict[str, str] | None = None) -> str:
     return json.dumps({"nodes": nodes, "edges": edges}, ensure_ascii=False, separators=(",", ":"))
 
 
-def plan_graph(plan, statuses: dict[str, str] | None = None) -> dict:
+def plan_graph(plan, statuses: dict[str, str] | None = None, states: dict[str, dict] | None = None) -> dict:
     """The graph of a compiled plan (workflows.execution.runs.compiled): a run's, without re-reading its definition.
 
     A dict, not JSON text, so `json_script` encodes it once: a 2,000-step
     graph as a JSON string inside JSON would cost the page a fifth more.
+    One node per step of the definition: a map is one node (`"map": true`),
+    however many items it has. A map, and a step that may wait (a waiting
+    component, a sub-workflow), is drawn taller (`"waits": true`), with room
+    for its counts or what it waits for: `states` (live.node_state) fills them.
     """
     statuses = statuses or {}
+    states = states or {}
     kinds = component_kinds()
     nodes = []
     for step_id, step in plan.steps.items():
-        component = step.get("component", "")
-        nodes.append(
-            {
-                "id": step_id,
-                "component": component,
-                "kind": kinds.get(component, NO_KIND),
-                "status": statuses.get(step_id, NO_STATUS),
-            }
-        )
+        component = component_of(step) or ""
+        node = {
+            "id": step_id,
+            "component": f"workflow {step['workflow']}" if component == SUBWORKFLOW_COMPONENT else component,
+            "kind": kinds.get(component, NO_KIND),
+            "status": statuses.get(step_id, NO_STATUS),
+        }
+        if "map" in step:
+            node["map"] = True
+        elif component in WAITING_COMPONENTS:
+            node["waits"] = True
+        node.update(states.get(step_id, {}))
+        nodes.append(node)
     edges = [[parent, step_id] for step_id in plan.steps for parent in sorted(plan.parents[step_id])]
     return {"nodes": nodes, "edges": edges}

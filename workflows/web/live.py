@@ -15,12 +15,15 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from workflows.execution.items import spec_step_id
 from workflows.execution.models import Run, StepAttempt, StepRun
 from workflows.execution.status import AttemptStatus, RunStatus, StepStatus
 from workflows.execution.workers import Worker
+from workflows.web.step_records import StepRecord, step_records
 
 # The step table and the timeline leave out inputs and outputs: a run of
-# thousands of steps would drag every one of them through the socket.
+# thousands of steps would drag every one of them through the socket. The
+# columns of step_records.StepRecord (a test keeps the two the same).
 STEP_LIST_FIELDS = (
     "id",
     "run_id",
@@ -34,6 +37,9 @@ STEP_LIST_FIELDS = (
     "enqueued",
     "started",
     "finished",
+    "wait",  # what a waiting step's row and node say it waits for
+    "wait_until",
+    "items_left",  # set on a map step: its row and node show its items' counts
 )
 # Past this many steps the timeline shows the earliest ones and says so.
 TIMELINE_LIMIT = 300
@@ -46,27 +52,24 @@ RECENT_RUNS = 15
 # --- run page -------------------------------------------------------------------
 
 
-def step_rows(run: Run, step_ids=None, since: datetime | None = None):
-    steps = StepRun.objects.filter(run=run).only(*STEP_LIST_FIELDS).order_by("id")
-    if step_ids is not None:
-        steps = steps.filter(step_id__in=step_ids)
-    if since is not None:
-        steps = steps.filter(Q(enqueued__gte=since) | Q(started__gte=since) | Q(finished__gte=since))
-    return list(steps)
+def step_rows(run: Run) -> list[StepRecord]:
+    """The run's own steps (a map's items left out, counted on their map), as the page shows them."""
+    return step_records(run)
 
 
-def _changed_since(step: StepRun, since: datetime) -> bool:
+def _changed_since(step: StepRecord, since: datetime) -> bool:
     return any(moment and moment >= since for moment in (step.enqueued, step.started, step.finished))
 
 
-def progress(run: Run, steps: list[StepRun] | None = None) -> dict:
+def progress(run: Run, steps: list[StepRecord] | None = None) -> dict:
     """Steps by status, and how many of them have finished.
 
     steps: counted from these rows (the ones the page's table and graph show,
     read once), so that the bar never disagrees with them; else from the database.
     """
     if steps is None:
-        counts = dict(StepRun.objects.filter(run=run).values_list("status").annotate(n=Count("id")).order_by())
+        own = StepRun.objects.filter(run=run, map_step__isnull=True)  # a map counts as one step, not its items
+        counts = dict(own.values_list("status").annotate(n=Count("id")).order_by())
     else:
         counts = dict(Counter(step.status for step in steps))
     total = sum(counts.values())
@@ -174,7 +177,8 @@ def attempt_rows(run: Run) -> dict[int, list[StepAttempt]]:
     retried = Q(step_run__attempt__gt=1) | Q(
         step_run__attempt__gte=1, step_run__status__in=[*StepStatus.WAITING_FOR_WORKER, StepStatus.CANCELLED]
     )
-    rows = StepAttempt.objects.filter(retried, step_run__run_id=run.pk).only(
+    # A map's items are not on the timeline: their attempts are read by their own step page.
+    rows = StepAttempt.objects.filter(retried, step_run__run_id=run.pk, step_run__map_step__isnull=True).only(
         "step_run_id", "number", "status", "worker", "error", "started", "finished", "delay"
     )
     by_step: dict[int, list[StepAttempt]] = defaultdict(list)
@@ -194,7 +198,7 @@ def _spans(attempt: Attempt, now: datetime):
         yield "exec", attempt.started, attempt.finished or now
 
 
-def timeline(run: Run, steps: list[StepRun], now: datetime | None = None, attempts=None) -> dict:
+def timeline(run: Run, steps: list[StepRecord], now: datetime | None = None, attempts=None) -> dict:
     """Bars for a Gantt chart: each attempt's back-off, queue wait and run, as percentages of the run's span.
 
     attempts: {step run id: attempt rows} (attempt_rows), read here when not given.
@@ -245,7 +249,7 @@ def timeline(run: Run, steps: list[StepRun], now: datetime | None = None, attemp
     return {"rows": rows, "hidden": len(placed) - len(shown), "span": timedelta(seconds=span)}
 
 
-def run_context(run: Run, steps: list[StepRun] | None = None, whole_table: bool = False, with_timeline=True) -> dict:
+def run_context(run: Run, steps: list[StepRecord] | None = None, whole_table: bool = False, with_timeline=True) -> dict:
     """Everything the run page's partials need (steps: all of them, as the page shows).
 
     The progress is counted from the same rows as the table and the graph:
@@ -262,12 +266,46 @@ def run_context(run: Run, steps: list[StepRun] | None = None, whole_table: bool 
         "progress": progress(run, steps),
         "timeline": timeline(run, steps) if with_timeline else None,
         "statuses": {step.step_id: step.status for step in steps},
+        "nodes": {step.step_id: node_state(step) for step in steps if _has_node_state(step)},
     }
 
 
-def _shown_as(step: StepRun) -> tuple:
+def _has_node_state(step: StepRecord) -> bool:
+    """A map, or a step that waits or waited: its node shows more than its status (node_state)."""
+    return step.is_map or step.wait is not None
+
+
+def node_state(step: StepRecord) -> dict:
+    """What a graph node shows beyond its status (static/oaweb/dag.js): a map's counts, a wait in words.
+
+    {"items": counts} for a map; {"detail": its second line, "note": the whole
+    sentence, for its tooltip} for a step that waits; {} once it no longer does
+    (the node clears).
+    """
+    state = {}
+    if step.items is not None:
+        state["items"] = step.items.as_json()
+    if detail := step.node_detail:
+        state["detail"] = detail
+    if waits := step.waits_for:
+        state["note"] = f"waiting for {waits}"
+    return state
+
+
+def _shown_as(step: StepRecord) -> tuple:
     """What a step's row and graph node show of it: a page showing this needs no new row."""
-    return (step.status, step.attempt, step.worker, step.enqueued, step.started, step.finished)
+    return (step.status, step.attempt, step.worker, step.enqueued, step.started, step.finished, step.items)
+
+
+def _marked(everything: list[StepRecord], step_ids, since, all_steps: bool) -> list[StepRecord]:
+    """The steps run_update_messages is told changed: all, those changed since a moment, or those named."""
+    if all_steps:
+        return everything
+    if since is not None:
+        # A map's counts move without its own times: its node and row are always brought up to date.
+        return [step for step in everything if step.is_map or _changed_since(step, since)]
+    wanted = {spec_step_id(step_id) for step_id in step_ids or ()}  # an item's event ("M[3]") changes its map
+    return [step for step in everything if step.step_id in wanted]
 
 
 def run_update_messages(
@@ -297,15 +335,7 @@ def run_update_messages(
     """
     run = Run.objects.select_related("workflow").get(pk=run_id)
     everything = step_rows(run)
-    if all_steps:
-        changed = everything
-    elif since is not None:
-        changed = [step for step in everything if _changed_since(step, since)]
-    elif step_ids:
-        wanted = set(step_ids)
-        changed = [step for step in everything if step.step_id in wanted]
-    else:
-        changed = []
+    changed = _marked(everything, step_ids, since, all_steps)
     if shown is not None:
         if shown:
             marked = {step.pk for step in changed}
@@ -323,6 +353,7 @@ def run_update_messages(
         changed=changed,
         with_timeline=with_timeline,
         changed_statuses=json.dumps({step.step_id: step.status for step in changed}),
+        changed_nodes=json.dumps({step.step_id: node_state(step) for step in changed if _has_node_state(step)}),
     )
     messages = []
     if changed_rows:

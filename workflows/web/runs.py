@@ -1,6 +1,5 @@
 """Runs: the filtered list, one run live, one step's detail, cancel (one or the selected), re-run, run again."""
 
-import json
 import time
 from datetime import timedelta
 
@@ -19,11 +18,12 @@ from workflows.execution.models import Run, StepRun
 from workflows.execution.state import StateUnavailable
 from workflows.execution.status import RunStatus
 from workflows.models import Workflow
-from workflows.redaction import redact_data
-from workflows.web import graphs, live, run_form
+from workflows.templatetags.run_io import pretty_json
+from workflows.web import graphs, live, maps, run_form, waiting
 from workflows.web.access import get_run_for
+from workflows.web.approvals import may_decide
 from workflows.web.htmx import wants_fragment
-from workflows.web.step_records import step_records
+from workflows.web.step_records import as_records, records_query, step_records
 
 PAGE_SIZE = 50
 # Runs one bulk cancel acts on at most (a page of the list holds PAGE_SIZE).
@@ -68,15 +68,16 @@ def run_detail(request, run_id):
     whole_table = request.GET.get("steps") == "all"
     if request.GET.get("part") == "steps" and not whole_table:
         # A later page of the step table refreshing itself: only its rows are read.
-        rows = StepRun.objects.filter(run=run).only(*live.STEP_LIST_FIELDS).order_by("id")
-        return render(request, "runs/_steps.html", _steps_context(run, rows, request.GET.get("page")))
+        context = _steps_context(run, records_query(run), request.GET.get("page"))
+        context["table"] = as_records(context["table"])
+        return render(request, "runs/_steps.html", context)
     context = live.run_context(run, step_records(run), whole_table=whole_table)
     if not context["whole_table"]:
         # The table in pages of live.TABLE_LIMIT rows; the socket keeps the first page's rows up to date.
         context.update(_steps_context(run, context["steps"], request.GET.get("page")))
     context.update(
         nav="runs",
-        graph=graphs.plan_graph(engine.plan_of(run), context["statuses"]),
+        graph=graphs.plan_graph(engine.plan_of(run), context["statuses"], context["nodes"]),
         # The socket sends whatever changed after this page was rendered.
         rendered_at=f"{time.time():.3f}",
     )
@@ -102,11 +103,21 @@ def _steps_context(run, rows, number) -> dict:
 @login_required
 @require_GET
 def step_detail(request, run_id, step_id):
+    """Any step of the run by its id, a map's item ("M[3]") too: its inputs, outputs, wait, log and attempts.
+
+    A map's page lists its items (?status= a group of maps.FILTERS, ?page=);
+    ?part=items renders that list alone, for its own links and live refresh.
+    """
     run = get_run_for(request.user, run_id)
     try:
-        step = StepRun.objects.get(run=run, step_id=step_id)
+        step = StepRun.objects.select_related("map_step").get(run=run, step_id=step_id)
     except StepRun.DoesNotExist:
         raise Http404("no such step") from None
+    items = _items_of(request, step)
+    if request.GET.get("part") == "items":
+        if items is None:
+            raise Http404("not a map step")
+        return render(request, "runs/_map_items.html", {"run": run, "step": step, "items": items})
     context = {
         "run": run,
         "step": step,
@@ -114,9 +125,26 @@ def step_detail(request, run_id, step_id):
         "attempts": live.attempts_of(step, step.attempts.defer("log")),  # the log section reads its own
         "inputs": _pretty(step.inputs),
         "outputs": _pretty(step.outputs),
+        "item": _pretty(step.item) if step.is_item else None,
+        "items": items,
+        # A sub-workflow step's child runs, one per attempt that started one (Run.parent_step).
+        "child_runs": list(step.child_runs.order_by("id").only("id", "status")) if _may_have_children(step) else [],
+        # The approval's buttons and signed link are for the run's team (approvals.may_decide).
+        "may_decide": (step.wait or {}).get("kind") == waiting.APPROVAL and may_decide(request.user, run),
     }
     template = "runs/_step_detail.html" if wants_fragment(request) else "runs/step.html"
     return render(request, template, context)
+
+
+def _items_of(request, step: StepRun) -> maps.ItemsPage | None:
+    """A map step's page of items, as the request's ?status= and ?page= ask; None for any other step."""
+    if step.items_left is None:
+        return None
+    return maps.items_page(step, request.GET.get("status", ""), request.GET.get("page"))
+
+
+def _may_have_children(step: StepRun) -> bool:
+    return (step.wait or {}).get("kind") == waiting.RUN
 
 
 @login_required
@@ -223,4 +251,5 @@ def _navigate(request, url: str):
 
 def _pretty(value) -> str | None:
     # Masked for the screen only: the stored inputs and outputs stay whole for later steps and re-runs.
-    return None if value is None else json.dumps(redact_data(value), indent=2, ensure_ascii=False)
+    # Cut as the run's own outputs are: a map's outputs gather every item's, 10,000 of them.
+    return None if value is None else pretty_json(value)
