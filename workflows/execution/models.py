@@ -99,7 +99,10 @@ class StepRun(models.Model):
     # A map's item (execution/mapping.py): the map step it belongs to, its position and its
     # value ({{ item }}, {{ index }}). On the map step itself: its items not final yet, counted
     # down in the transaction that ends each one, like Run.unfinished.
-    map_step = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="items")
+    # No index of its own: steprun_map_items leads with it.
+    map_step = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="items", db_index=False
+    )
     item_index = models.PositiveIntegerField(null=True, blank=True)
     item = models.JSONField(null=True, blank=True)
     items_left = models.IntegerField(null=True, blank=True)
@@ -115,6 +118,12 @@ class StepRun(models.Model):
             models.Index(fields=["status", "wait_until"], name="steprun_status_wait_until"),
             # A map's next pending items, its counts by status, its items in order.
             models.Index(fields=["map_step", "status", "item_index"], name="steprun_map_items"),
+            # A run's own steps without its maps' items (finishing a run, its page, its API detail). Without
+            # it PostgreSQL, misjudging how many rows have no map step, intersected the run's index with
+            # every such row of the table: 7 ms at each run's finish on 150,000 rows.
+            models.Index(
+                fields=["run", "step_id"], name="steprun_run_plan_steps", condition=models.Q(map_step__isnull=True)
+            ),
         ]
 
     def __str__(self):
