@@ -6,6 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from tests.api.conftest import as_user
+from tests.conftest import make_user
 from workflows.execution import waits
 from workflows.execution.models import PostedEvent, StepAttempt, StepRun
 from workflows.execution.runs import cancel_run, start_run, wait_for_run
@@ -124,7 +125,7 @@ def approval(**inputs):
     return {"id": "w", "component": "core.approval", "inputs": {"message": "Refund 40 EUR?", **inputs}}
 
 
-def test_approved_through_the_api_the_run_goes_on(workers, team, owner, outsider):
+def test_approved_through_the_api_the_run_goes_on(workers, team, other_team, owner, outsider):
     run = start(team, [approval(), then(reads="{{ steps.w.outputs.by }}")])
     step = waiting(run, "w")
     assert step.wait == {
@@ -136,6 +137,9 @@ def test_approved_through_the_api_the_run_goes_on(workers, team, owner, outsider
     }
     url = f"/api/v1/runs/{run.pk}/steps/w/approve"
     assert as_user(APIClient(), outsider).post(url, {}, format="json").status_code == 404
+    staff = make_user("staff-elsewhere", other_team, is_staff=True)  # sees every run, decides for its teams'
+    assert as_user(APIClient(), staff).post(url, {}, format="json").status_code == 403
+    assert StepRun.objects.get(pk=step.pk).status == "waiting"
     answer = as_user(APIClient(), owner).post(url, {"comment": "fine"}, format="json")
     assert answer.status_code == 200, answer.content
     run = wait_for_run(run, timeout=30)

@@ -5,6 +5,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from workflows import services
@@ -12,17 +13,20 @@ from workflows.api import serializers as api
 from workflows.api.errors import Conflict
 from workflows.api.schema import ERROR
 from workflows.execution.models import Run, StepRun
+from workflows.visibility import in_team
 
 NOT_WAITING = OpenApiResponse(ERROR, description="the step (or no step of the run) is waiting for this")
 
 
 def _step(request, run_id: int, step_id: str) -> StepRun:
     run = get_object_or_404(Run.objects.visible_to(request.user).only("pk"), pk=run_id)
-    return get_object_or_404(StepRun.objects.filter(run=run), step_id=step_id)
+    return get_object_or_404(StepRun.objects.filter(run=run).select_related("run__workflow"), step_id=step_id)
 
 
 def _decide(request, run_id: int, step_id: str, approved: bool) -> Response:
     step = _step(request, run_id, step_id)
+    if not in_team(request.user, step.run.workflow.team_id):  # staff of another team see the run, and only see it
+        raise PermissionDenied("only the run's team decides its approvals")
     comment = api.DecisionSerializer(data=request.data)
     comment.is_valid(raise_exception=True)
     try:
@@ -38,7 +42,11 @@ def _decide(request, run_id: int, step_id: str, approved: bool) -> Response:
 DECISION_SCHEMA = {
     "tags": ["runs"],
     "request": api.DecisionSerializer,
-    "responses": {200: api.StepDetailSerializer, 409: NOT_WAITING},
+    "responses": {
+        200: api.StepDetailSerializer,
+        403: OpenApiResponse(ERROR, description="staff of another team: only the run's team decides"),
+        409: NOT_WAITING,
+    },
 }
 
 

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from workflows import services
 from workflows.execution import waits
 from workflows.execution.models import StepRun
+from workflows.visibility import in_team
 from workflows.web.access import get_run_for
 
 COMMENT_MAX = 10000
@@ -59,7 +60,7 @@ def may_decide(user, run) -> bool:
     Staff see every run (visibility.py) but decide only for their own teams' runs; whoever holds
     the signed link decides too, without a login.
     """
-    return user.is_authenticated and user.teams.filter(pk=run.workflow.team_id).exists()
+    return in_team(user, run.workflow.team_id)
 
 
 def _comment(request) -> str:
