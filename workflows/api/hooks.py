@@ -90,18 +90,26 @@ def read_inputs(request) -> dict:
 # --- the view --------------------------------------------------------------------
 
 
-@csrf_exempt
-@require_POST
-def receive(request, token: str):
+def trigger_or_refusal(request, token: str) -> tuple[WebhookTrigger | None, JsonResponse | None]:
+    """The enabled trigger holding `token`, or the answer refusing the call (429 while blocked, 404)."""
     ip = client_ip(request)
     if is_blocked(ip):
         response = error(429, "throttled", "too many requests with unknown webhook tokens; try again later")
         response["Retry-After"] = str(miss_window())
-        return response
+        return None, response
     trigger = WebhookTrigger.for_token(token)
     if trigger is None:
         record_miss(ip)
-        return error(404, "not_found", "no such webhook")
+        return None, error(404, "not_found", "no such webhook")
+    return trigger, None
+
+
+@csrf_exempt
+@require_POST
+def receive(request, token: str):
+    trigger, refusal = trigger_or_refusal(request, token)
+    if refusal is not None:
+        return refusal
     try:
         inputs = read_inputs(request)
         key = idempotency.read_key(request.headers.get("Idempotency-Key"))
@@ -139,15 +147,9 @@ def receive(request, token: str):
 @csrf_exempt
 @require_POST
 def receive_event(request, token: str, run_id: int, name: str):
-    ip = client_ip(request)
-    if is_blocked(ip):
-        response = error(429, "throttled", "too many requests with unknown webhook tokens; try again later")
-        response["Retry-After"] = str(miss_window())
-        return response
-    trigger = WebhookTrigger.for_token(token)
-    if trigger is None:
-        record_miss(ip)
-        return error(404, "not_found", "no such webhook")
+    trigger, refusal = trigger_or_refusal(request, token)
+    if refusal is not None:
+        return refusal
     run = Run.objects.filter(pk=run_id, workflow_id=trigger.workflow_id).first()
     if run is None:  # the token speaks for its own workflow's runs only
         return error(404, "not_found", f"no run {run_id} of workflow {trigger.workflow.slug}")

@@ -11,8 +11,6 @@ no items but is a map all the same.
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count
-
 from workflows.execution.items import spec_step_id
 from workflows.execution.models import Run, StepRun
 from workflows.execution.plans import Compiled, compiled
@@ -69,15 +67,7 @@ def map_summaries(maps: list[StepRun]) -> dict[int, dict]:
 
     One GROUP BY over their items (the index steprun_map_items starts with map_step, status).
     """
-    counts: dict[int, dict[str, int]] = defaultdict(dict)
-    rows = (
-        StepRun.objects.filter(map_step_id__in=[step.pk for step in maps])
-        .values_list("map_step_id", "status")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    for map_step_id, status, n in rows:
-        counts[map_step_id][status] = n
+    counts = defaultdict(dict, StepRun.items_by_status(step.pk for step in maps))
     return {
         step.pk: {"items": _item_count(step, counts[step.pk]), "counts": dict(sorted(counts[step.pk].items()))}
         for step in maps

@@ -133,6 +133,23 @@ class StepRun(models.Model):
     def is_item(self) -> bool:
         return self.map_step_id is not None
 
+    @classmethod
+    def items_by_status(cls, map_step_ids) -> dict[int, dict[str, int]]:
+        """{map step run id: {status: how many of its items}}: one GROUP BY on steprun_map_items.
+
+        Maps without items (not started, or over an empty list) are left out.
+        """
+        rows = (
+            cls.objects.filter(map_step_id__in=list(map_step_ids))
+            .values_list("map_step_id", "status")
+            .annotate(n=models.Count("id"))
+            .order_by()
+        )
+        found: dict[int, dict[str, int]] = {}
+        for map_step_id, status, n in rows:
+            found.setdefault(map_step_id, {})[status] = n
+        return found
+
     def ended_attempt(self, status: str, finished, error: str = "", delay: float = 0.0) -> "StepAttempt":
         """The (unsaved) row of this step's current attempt, ended now with `status`.
 

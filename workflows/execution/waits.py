@@ -46,12 +46,21 @@ DUE_PER_PASS = 500
 
 def succeed(step_run_id: int, outputs: dict) -> bool:
     """End the waiting step with these outputs (its children become ready); False when it no longer waits."""
+    return _end(
+        step_run_id, lambda claimed, version, inputs: retrying(transitions.succeed, claimed, version, inputs, outputs)
+    )
+
+
+def _end(step_run_id: int, ending) -> bool:
+    """Take up the waiting step as its attempt holds it and end it with `ending(claimed, version, inputs)`.
+
+    False when it no longer waits, or the ending was not recorded (another ended it first).
+    """
     held = retrying(transitions.waiting_step, step_run_id)
     if held is None:
         return False
     claimed, inputs = held
-    version = compiled(claimed.version_id, claimed.version_hash)
-    advance = retrying(transitions.succeed, claimed, version, inputs, outputs)
+    advance = ending(claimed, compiled(claimed.version_id, claimed.version_hash), inputs)
     _after_commit(advance)
     return advance.recorded
 
@@ -63,14 +72,9 @@ def _after_commit(advance) -> None:
 
 def fail(step_run_id: int, error: str) -> bool:
     """End the waiting step as failed for good (what follows is skipped); False when it no longer waits."""
-    held = retrying(transitions.waiting_step, step_run_id)
-    if held is None:
-        return False
-    claimed, inputs = held
-    version = compiled(claimed.version_id, claimed.version_hash)
-    advance = retrying(transitions.fail, claimed, version.plan, inputs, error)
-    _after_commit(advance)
-    return advance.recorded
+    return _end(
+        step_run_id, lambda claimed, version, inputs: retrying(transitions.fail, claimed, version.plan, inputs, error)
+    )
 
 
 def decide(step: StepRun, approved: bool, by: str, comment: str = "") -> bool:
@@ -128,15 +132,12 @@ def child_finished(run) -> bool:
 
 def fail_or_retry(step_run_id: int, error: str) -> bool:
     """End the waiting step as an attempt that failed: its retry policy decides (a retry waits anew)."""
-    held = retrying(transitions.waiting_step, step_run_id)
-    if held is None:
-        return False
-    claimed, inputs = held
-    version = compiled(claimed.version_id, claimed.version_hash)
-    step = version.step(claimed.step_id)
-    advance = runner.record_failure(claimed, version, step, runner.StepFailure(error, inputs=inputs))
-    _after_commit(advance)
-    return advance.recorded
+
+    def failed(claimed, version, inputs):
+        step = version.step(claimed.step_id)
+        return runner.record_failure(claimed, version, step, runner.StepFailure(error, inputs=inputs))
+
+    return _end(step_run_id, failed)
 
 
 def end_children_lost(limit: int = DUE_PER_PASS) -> int:

@@ -11,8 +11,6 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count
-
 from workflows.execution.models import StepRun
 from workflows.execution.status import StepStatus
 from workflows.redaction import redact_data
@@ -70,16 +68,7 @@ def item_counts(map_step_ids) -> dict[int, ItemCounts]:
     ids = list(map_step_ids)
     if not ids:
         return {}
-    rows = (
-        StepRun.objects.filter(map_step_id__in=ids)
-        .values_list("map_step_id", "status")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    by_map: dict[int, dict[str, int]] = {}
-    for map_step_id, status, n in rows:
-        by_map.setdefault(map_step_id, {})[status] = n
-    return {map_step_id: ItemCounts.of(by_status) for map_step_id, by_status in by_map.items()}
+    return {map_step_id: ItemCounts.of(by_status) for map_step_id, by_status in StepRun.items_by_status(ids).items()}
 
 
 @dataclass(frozen=True, slots=True)
