@@ -108,6 +108,17 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'oaweb.sqlite3'}"
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The step path prepares its few statements (workflows/execution/transitions/common.py,
+    # fetch_prepared). psycopg prepares nothing while the threshold is None, Django's default;
+    # Django's cursors bind parameters on the client and never prepare whatever it is, and
+    # this one is too high for psycopg ever to prepare a statement nobody asked it to.
+    # Those statements find their rows by id, whatever the values: one generic plan each,
+    # not a plan made again at every execution (PostgreSQL's choice for them otherwise).
+    # It changes nothing else: no other statement is prepared.
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["prepare_threshold"] = 2**31 - 1
+    _options["options"] = f"{_options.get('options', '')} -c plan_cache_mode=force_generic_plan".strip()
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server read while an embedded worker writes; IMMEDIATE
     # transactions take the write lock up front instead of failing on upgrade.
@@ -244,6 +255,10 @@ OAWEB_CONTINUE_SECONDS = env_float("OAWEB_CONTINUE_SECONDS", 2.0)
 # Beyond its free slots, the expected work (per slot) of short ready steps a
 # worker keeps for itself instead of publishing them (workflows/execution/pace.py). 0: none.
 OAWEB_CONTINUE_BACKLOG_SECONDS = env_float("OAWEB_CONTINUE_BACKLOG_SECONDS", 0.05)
+# The same while no other worker on its queues has an idle slot (none could start them sooner):
+# a published step would come back to this worker a broker hop later. Bounded still: a held step
+# shows as running, and a step of seconds gains nothing from skipping a hop of milliseconds.
+OAWEB_CONTINUE_BACKLOG_ALONE_SECONDS = env_float("OAWEB_CONTINUE_BACKLOG_ALONE_SECONDS", 0.25)
 # How deep sub-workflows may nest: a step whose child run would be deeper fails (execution/subworkflows.py).
 OAWEB_MAX_WORKFLOW_DEPTH = env_int("OAWEB_MAX_WORKFLOW_DEPTH", 10, minimum=1)
 # How many items one map step may run over: a longer list fails the map step (execution/mapping.py).

@@ -1,8 +1,12 @@
 """A worker keeps a short backlog of the ready steps it will run itself (workflows/execution/pace.py)."""
 
+import os
+import socket
 import threading
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from oaweb.celery import app
 from registry.context import StepContext
@@ -148,3 +152,119 @@ def test_held_steps_start_when_a_slot_frees_elsewhere_not_after_their_own_long_s
     # Woken when the other slot freed: the held leaves ran beside the sleep, not after it.
     assert max(rows[f"l{n}"].finished for n in range(3)) < rows["slow"].finished
     assert sent == [rows["root"].pk]
+
+
+def test_with_no_idle_slot_elsewhere_the_backlog_is_longer(components, settings):
+    settings.OAWEB_CONTINUE_BACKLOG_SECONDS = 2**-4
+    settings.OAWEB_CONTINUE_BACKLOG_ALONE_SECONDS = 2**-2
+    pace.observe("quick", 2**-10)
+    assert pace.backlog(["quick"] * 1000, slots=2, limit=1000) == 128  # not counted yet: the usual bound
+    pace.note_idle_elsewhere(3)
+    assert pace.backlog(["quick"] * 1000, slots=2, limit=1000) == 128
+    pace.note_idle_elsewhere(0)  # published, they would come back here a broker hop later
+    assert pace.backlog(["quick"] * 1000, slots=2, limit=1000) == 512  # 2 slots x 1/4 s
+    assert pace.backlog(["quick", "unknown", "quick"], slots=2, limit=10) == 1  # still: unknown, not kept
+    settings.OAWEB_CONTINUE_BACKLOG_SECONDS = 0  # off is off, lone worker or not
+    assert pace.backlog(["quick"] * 5, slots=2, limit=10) == 0
+
+
+@pytest.mark.parametrize("idle_elsewhere", [1, 0])
+def test_a_lone_worker_keeps_what_another_could_have_started_sooner(
+    components, team, sent, idle_elsewhere, django_capture_on_commit_callbacks
+):
+    pace.note_idle_elsewhere(idle_elsewhere)
+    pace.observe("core.noop", 0.001)
+    pace.observe("core.sleep", 0.02)  # 10 leaves beyond the 2 slots: 0.2 s, over 2 x 0.05 s, under 2 x 0.25 s
+    with django_capture_on_commit_callbacks(execute=True):
+        run = fan_out(team, leaf="core.sleep")
+        execute_root(run)
+    published = set(StepRun.objects.filter(pk__in=sent).values_list("step_id", flat=True)) - {"root"}
+    if idle_elsewhere:
+        assert published  # another worker could start some of them at once
+    else:
+        assert not published, published
+    assert not running_steps.snapshot()
+
+
+def test_the_idle_slots_elsewhere_are_those_of_other_live_workers_on_shared_queues(db, monkeypatch):
+    monkeypatch.setitem(workers.identity, "queues", ["default", "mail"])
+    now = timezone.now()
+    me = f"{socket.gethostname()}:{os.getpid()}"
+
+    def worker(name, queues, concurrency, active, seen=now):
+        workers.Worker.objects.create(
+            name=name,
+            hostname="h",
+            pid=1,
+            queues=queues,
+            concurrency=concurrency,
+            active_steps=active,
+            last_heartbeat=seen,
+        )
+
+    worker(me, ["default"], 8, 0)  # this process: not elsewhere
+    worker("a:1", ["default"], 8, 3)  # 5 idle
+    worker("b:1", ["mail", "gpu"], 4, 6)  # busier than its slots (held steps count): 0
+    worker("c:1", ["gpu"], 8, 0)  # serves none of this worker's queues
+    worker("d:1", ["default"], 8, 0, seen=now - timedelta(hours=1))  # lost
+    worker("e:1", ["mail"], 2, 1)  # 1 idle
+    assert workers.Worker.idle_slots_elsewhere() == 6
+
+
+def test_held_steps_start_in_the_slot_of_a_step_that_returned_without_the_deliverys_thread(
+    components, team, sent, most_at_once, monkeypatch, django_capture_on_commit_callbacks
+):
+    pace.observe("core.noop", 0.001)
+    begun = []
+    begin = runner.Local.begin
+    monkeypatch.setattr(
+        runner.Local,
+        "begin",
+        lambda self, claimed, upstream: (begun.append(claimed.step_id), begin(self, claimed, upstream)),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        run = fan_out(team)
+        execute_root(run)
+    run.refresh_from_db()
+    assert run.status == "succeeded", run.error
+    # The root and the first leaves (two slots) start in the delivery's thread; most leaves start in the
+    # call thread whose call returned, handed its slot at once.
+    assert len(begun) < LEAVES // 2, begun
+    assert most_at_once[0] <= 2
+    assert StepAttempt.objects.filter(step_run__run=run, status="succeeded").count() == LEAVES + 2
+
+
+def test_the_longest_chain_starts_first(components, team, sent, django_capture_on_commit_callbacks):
+    pace.observe("core.noop", 0.001)
+    steps = [{"id": "root", "component": "core.noop"}]
+    steps += [{"id": f"leaf{n}", "component": "core.noop", "depends_on": ["root"]} for n in range(4)]
+    # Last in the definition, first by rank: three steps after it.
+    steps.append({"id": "chain0", "component": "core.noop", "depends_on": ["root"]})
+    steps += [{"id": f"chain{n}", "component": "core.noop", "depends_on": [f"chain{n - 1}"]} for n in (1, 2, 3)]
+    version, _ = Workflow.import_definition({"id": "backlog-rank", "steps": steps}, team=team)
+    ranks = pace.ranks(compiled(version.pk, version.content_hash, version.definition))
+    assert ranks["chain0"] == pytest.approx(0.004) and ranks["leaf0"] == pytest.approx(0.001)
+    with django_capture_on_commit_callbacks(execute=True):
+        run = start_run(version, {})
+        execute_root(run)
+    started = dict(StepAttempt.objects.filter(step_run__run=run).values_list("step_run__step_id", "started"))
+    assert started["chain0"] <= min(started[f"leaf{n}"] for n in range(4))
+
+
+def test_ranks_follow_each_steps_own_mean_here(components, team):
+    steps = [
+        {"id": "a", "component": "core.noop"},
+        {"id": "slow", "component": "core.noop", "depends_on": ["a"]},
+        {"id": "fast1", "component": "core.noop", "depends_on": ["a"]},
+        {"id": "fast2", "component": "core.noop", "depends_on": ["fast1"]},
+        {"id": "end", "component": "core.noop", "depends_on": ["slow", "fast2"]},
+    ]
+    version, _ = Workflow.import_definition({"id": "backlog-means", "steps": steps}, team=team)
+    pace.observe("elsewhere", 0.5, (version.content_hash, "slow"))
+    pace.observe("elsewhere", 0.01, (version.content_hash, "fast1"))
+    ranks = pace.ranks(compiled(version.pk, version.content_hash, version.definition))
+    moment = pace.UNKNOWN_STEP_SECONDS  # never run here, nor their component
+    assert ranks["end"] == pytest.approx(moment)
+    assert ranks["slow"] == pytest.approx(0.5 + moment)  # one slow step outranks two quick ones in a row
+    assert ranks["fast1"] == pytest.approx(0.01 + 2 * moment)
+    assert ranks["a"] == pytest.approx(moment + 0.5 + moment)

@@ -5,6 +5,7 @@ and sees every message the engine would publish, so nothing runs by itself.
 """
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from oaweb.celery import app
@@ -229,3 +230,34 @@ def test_an_absurd_list_index_fails_the_attempt_at_once_with_its_reason(
     assert failed.status == StepStatus.FAILED
     assert "nothing at" in failed.error
     assert wait_until(lambda: Run.objects.get(pk=run.pk).status == "failed", timeout=2)
+
+
+def prepared_statements() -> dict[str, tuple[int, int]]:
+    """This connection's prepared statements by their first CTE's name: (generic plans used, custom plans made)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements")
+        return {statement.split()[1]: (generic, custom) for statement, generic, custom in cursor.fetchall()}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements: PostgreSQL")
+def test_the_step_paths_statements_are_prepared_and_planned_once(
+    components, team, sent, monkeypatch, django_capture_on_commit_callbacks
+):
+    as_worker(monkeypatch)
+    before = prepared_statements()
+    with django_capture_on_commit_callbacks(execute=True):
+        run = start(team, chain_definition(12))
+        execute(step(run, "s0"))  # its claim, then 12 successes here (the last one's with the run's finish)
+    run.refresh_from_db()
+    assert run.status == "succeeded", run.error
+    after = prepared_statements()
+
+    def used(name):
+        generic, custom = after[name]
+        generic_before, custom_before = before.get(name, (0, 0))
+        return generic - generic_before, custom - custom_before
+
+    # The claim (WITH claimed AS ...) and the successes (WITH input AS ...): one generic plan each, no
+    # plan made again at each execution.
+    assert used("claimed") == (1, 0), after
+    assert used("input") == (12, 0), after

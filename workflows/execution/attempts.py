@@ -88,6 +88,10 @@ class Call:
 
     def start(self, on_done=None) -> None:
         """Call the component in a call thread; `on_done(self)` from that thread when it returns."""
+        call_threads.run(self.job(on_done))
+
+    def job(self, on_done=None):
+        """The call as a call thread's job. It returns what `on_done(self)` returns: the thread's next job, if any."""
         spec = CATALOG.get(self.info.name)
         function = get_callable(self.info.name, self.info.version, self.info.entrypoint, self.info.is_class)
         inputs = self.inputs if self.secrets is None else self.secrets.inputs
@@ -103,10 +107,11 @@ class Call:
                 step_logs.detach()
                 connections.close_all()  # this thread's connections only
                 self.done.set()
-                if on_done is not None:
-                    on_done(self)
+            if on_done is not None:
+                return on_done(self)
+            return None
 
-        call_threads.run(call)
+        return call
 
     def outputs(self) -> tuple[dict, int]:
         """The checked outputs and their size once the call returned (or its time ran out); raises StepFailure."""

@@ -6,6 +6,10 @@ thread for every step cost more than calling a no-op component, so a thread
 that finishes a call waits for the next one instead. A component that hangs
 keeps its thread busy and a new one is started for the next call; threads
 are daemons, so a hung component never keeps a worker from exiting.
+
+A job may return the next job for the same thread: a call that returns
+hands its slot to the next step its delivery holds (runner.py), without
+waking another thread for it.
 """
 
 import os
@@ -31,7 +35,8 @@ def _serve(inbox: SimpleQueue) -> None:
     while True:
         job = inbox.get()
         try:
-            job()
+            while callable(job):  # a job may hand its thread the next one (runner.py: a held step started inline)
+                job = job()
         finally:  # a job reports its own errors; the thread must survive them
             with _idle_lock:
                 _idle.append(inbox)

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
+from workflows.execution import pace
 from workflows.execution.models import StepRun
 from workflows.execution.status import StepStatus
 from workflows.execution.workers import Worker
@@ -56,9 +57,17 @@ class RunningSteps:
             for step_run_id in step_run_ids:
                 self._held.pop(step_run_id, None)
 
+    def hand_over(self, ended_id, step_run_id, attempt, context):
+        """A step ended and a held one starts in its slot at once: the slot is never free in between."""
+        with self._lock:
+            self._steps.pop(ended_id, None)
+            self._held.pop(step_run_id, None)
+            self._steps[step_run_id] = (attempt, context)
+
     def remove(self, step_run_id):
         with self._lock:
-            self._steps.pop(step_run_id, None)
+            if self._steps.pop(step_run_id, None) is None:
+                return  # not running here (any more): no slot frees
             self._freed.notify()
             listeners = list(self._listeners)
         for listener in listeners:
@@ -138,6 +147,7 @@ def maintenance_loop(stop: threading.Event) -> None:
         try:
             renew_leases()
             Worker.beat(active_steps=len(running_steps.snapshot()))
+            pace.note_idle_elsewhere(Worker.idle_slots_elsewhere())
         except Exception:  # keep beating: a database or Redis hiccup must not end the thread
             log.exception("worker heartbeat failed; retrying")
         for name, hook in list(_hooks):

@@ -13,6 +13,7 @@ from workflows.models import WorkflowVersion
 @dataclass(frozen=True)
 class Compiled:
     version_id: int
+    content_hash: str
     definition: dict
     plan: Plan
     spec: WorkflowSpec  # the steps as typed records, for the step path
@@ -53,6 +54,7 @@ def compiled(version_id: int, content_hash: str, definition: dict | None = None)
     plan = build_plan(definition)
     found = Compiled(
         version_id=version_id,
+        content_hash=content_hash,
         definition=definition,
         plan=plan,
         spec=WorkflowSpec.parse(definition),

@@ -11,16 +11,23 @@ siblings of a fan-out run side by side in call threads, and finish in
 shared commits (commits.py groups the successes of a run that finish
 together in this process, from any thread).
 
+A call thread whose call returns starts the delivery's next held step
+itself, in the slot it just freed, when that step needs nothing from the
+database to start (its inputs at hand): no thread is woken for it, and a
+slot never waits for the delivery's thread to come round. The delivery's
+thread records the returned call meanwhile.
+
 A budget bounds the carrying on (OAWEB_CONTINUE_STEPS, _SECONDS), so that
 priorities and other runs still get their turn: past it, ready children
 are published instead.
 """
 
+import heapq
 import itertools
 import os
 import socket
+import threading
 import time
-from collections import deque
 from dataclasses import dataclass, replace
 from queue import Empty, SimpleQueue
 
@@ -29,12 +36,14 @@ from django.utils import timezone
 
 from registry import lookup
 from registry.context import StepContext
+from workflows.credentials.resolution import names_read
 from workflows.definitions.retry import RetryPolicy, retry_delay
 from workflows.definitions.spec import StepSpec
 from workflows.execution import commits, dispatch, events, failpoints, pace, step_logs, subworkflows, transitions
 from workflows.execution.attempts import SKIPPED, Call, Expansion, StepFailure, WaitingStep, prepare
 from workflows.execution.connections import retrying
 from workflows.execution.heartbeat import running_steps
+from workflows.execution.items import spec_step_id
 from workflows.execution.messages import Advance, ClaimedStep, StepMessage, StepState
 from workflows.execution.plans import Compiled, compiled
 from workflows.execution.status import StepStatus
@@ -85,13 +94,17 @@ class Local:
     def __init__(self, task_id: str):
         self.task_id = task_id
         self.budget = Budget.fresh()
-        self.todo: deque[tuple[ClaimedStep, dict | None]] = deque()
+        self.todo = Held()
         self.calls: dict[int, Call] = {}  # step run id -> its call, while it runs
         self.finished: SimpleQueue[int] = SimpleQueue()  # step run ids whose call returned
         self.held: dict[int, tuple[StepContext, float]] = {}  # claimed, waiting for a slot: (context, since)
+        # todo, calls and held are shared with the call threads that start held steps (hand_over);
+        # never held across a query or a wait.
+        self.lock = threading.Lock()
 
     def run(self, claimed_steps) -> None:
-        self.todo.extend(claimed_steps)
+        for claimed, upstream in claimed_steps:
+            self.todo.push(claimed, upstream)
         # A slot freed by another delivery's step wakes this one if it holds steps waiting for a slot.
         running_steps.listen(self.wake)
         try:
@@ -112,7 +125,8 @@ class Local:
         return not self.calls or free_slots() > 0
 
     def begin(self, claimed: ClaimedStep, upstream: dict | None) -> None:
-        context, since = self.held.pop(claimed.step_run_id, (None, 0.0))
+        with self.lock:
+            context, since = self.held.pop(claimed.step_run_id, (None, 0.0))
         if context is not None:
             running_steps.release([claimed.step_run_id])  # running from here on (or skipped, failed)
             if not still_ours(claimed, context, since):
@@ -148,12 +162,55 @@ class Local:
                 self.succeed([(Success(claimed, call.inputs, advance.delivered), 0)], version)
             return
         running_steps.add(claimed.step_run_id, claimed.attempt, context)
+        with self.lock:
+            self.calls[claimed.step_run_id] = call
+        call.start(on_done=self.returned)
+
+    def returned(self, call: Call):
+        """In the call thread, as the call returns: the next held step as this thread's next job, if it can start here.
+
+        Then the delivery's thread is told, to record the call (and to wait for the new one's deadline too).
+        """
+        ended = call.claimed.step_run_id
+        with self.lock:
+            job = self.hand_over(ended)
+        if job is None:
+            running_steps.remove(ended)  # a slot is free: this delivery's thread or another one's fills it
+        self.finished.put(ended)
+        return job
+
+    def hand_over(self, ended: int):
+        """The first held step, started in the ended step's slot if it starts without a query (under the lock)."""
+        if not self.todo or ended not in self.calls:
+            return None  # nothing held, or the call timed out: its slot was given up then
+        claimed, upstream = self.todo.first()
+        context, since = self.held.get(claimed.step_run_id, (None, 0.0))
+        if context is None or context.stop.is_set() or time.monotonic() - since >= RECHECK_HELD_SECONDS:
+            return None  # the delivery's thread starts it (still_ours asks the database)
+        version = compiled(claimed.version_id, claimed.version_hash)
+        step = version.step(claimed.step_id)
+        if not starts_without_queries(claimed, step, version, upstream):
+            return None
+        claimed = replace(claimed, started=timezone.now())
+        try:
+            call = prepare(claimed, step, version, upstream, context)
+        except StepFailure:
+            return None  # the delivery's thread prepares it again and records the failure
+        if not isinstance(call, Call):
+            return None  # skipped, waiting or a map: transitions the delivery's thread writes
+        self.todo.pop()
+        del self.held[claimed.step_run_id]
+        running_steps.hand_over(ended, claimed.step_run_id, claimed.attempt, context)
         self.calls[claimed.step_run_id] = call
-        call.start(on_done=lambda done: self.finished.put(done.claimed.step_run_id))
+        events.step_changed(StepState.of_claimed(claimed, StepStatus.RUNNING))
+        failpoints.hit("step.claimed")
+        return call.job(on_done=self.returned)
 
     def collect(self) -> None:
         """Wait for a call to return (or the nearest deadline), then record every call that is over."""
-        wait = max(0.0, min(call.deadline for call in self.calls.values()) - time.monotonic())
+        with self.lock:
+            deadline = min(call.deadline for call in self.calls.values())
+        wait = max(0.0, deadline - time.monotonic())
         over = set()
         try:
             over.add(self.finished.get(timeout=wait))
@@ -166,14 +223,16 @@ class Local:
                 break
         over.discard(WAKE)
         now = time.monotonic()
-        over.update(pk for pk, call in self.calls.items() if call.deadline <= now)
+        with self.lock:
+            over.update(pk for pk, call in self.calls.items() if call.deadline <= now)
+            calls = [(pk, self.calls.pop(pk, None)) for pk in over]
         successes, version = [], None
-        for pk in over:
-            call = self.calls.pop(pk, None)
+        for pk, call in calls:
             if call is None:
                 continue  # a call that timed out earlier came back: already recorded as failed
-            running_steps.remove(pk)
-            pace.observe(call.claimed.component, now - (call.deadline - call.timeout))
+            running_steps.remove(pk)  # a timed-out call's slot (a returned one gave its slot up already)
+            step = (call.claimed.version_hash, spec_step_id(call.claimed.step_id))
+            pace.observe(call.claimed.component, now - (call.deadline - call.timeout), step)
             version = compiled(call.claimed.version_id, call.claimed.version_hash)
             log = step_logs.close(call.context)  # "" unless the component logged
             try:
@@ -188,8 +247,12 @@ class Local:
 
     def start_held(self) -> None:
         """Start held steps in the slots that just freed, before the commit: their calls run while it is written."""
-        while self.todo and self.may_start():
-            self.begin(*self.todo.popleft())
+        while True:
+            with self.lock:
+                if not (self.todo and self.may_start()):
+                    return
+                claimed, upstream = self.todo.pop()
+            self.begin(claimed, upstream)
 
     def succeed(self, successes, version: Compiled) -> None:
         go_on_with = self.go_on_with(version, [success.claimed.step_id for success, _ in successes], len(successes))
@@ -254,9 +317,11 @@ class Local:
         """Hold steps claimed for this delivery until a slot frees: the heartbeat renews their leases meanwhile."""
         for claimed in claimed_steps:
             context = StepContext(run_id=claimed.run_id, step_id=claimed.step_id, attempt=claimed.attempt)
-            self.held[claimed.step_run_id] = (context, time.monotonic())
             running_steps.hold(claimed.step_run_id, claimed.attempt, context)
-            self.todo.append((claimed, upstream))
+            rank = pace.ranks(compiled(claimed.version_id, claimed.version_hash))[spec_step_id(claimed.step_id)]
+            with self.lock:
+                self.held[claimed.step_run_id] = (context, time.monotonic())
+                self.todo.push(claimed, upstream, rank)
 
     def go_on_with(self, version: Compiled, step_ids, freed: int) -> tuple[str, ...]:
         """The children to claim for this worker if they become ready.
@@ -270,7 +335,9 @@ class Local:
         budget = self.budget.left()
         if budget <= 0:
             return ()
-        children = dispatch.continuable(version, step_ids)
+        ranks = pace.ranks(version)
+        # The longest chains first: those claimed here start first (and the others are published).
+        children = sorted(dispatch.continuable(version, step_ids), key=lambda child: -ranks[child])
         slots = min(max(freed, free_slots()), budget, len(children))
         components = (version.spec.steps[child].component for child in children[slots:])
         kept = pace.backlog(components, identity.get("concurrency") or 1, budget - slots)
@@ -278,6 +345,29 @@ class Local:
 
     def after(self, advance: Advance) -> None:
         dispatch.after_commit(advance, from_step=True)
+
+
+class Held:
+    """A delivery's claimed steps waiting for a slot: the highest rank (pace.ranks) first, then the oldest."""
+
+    def __init__(self):
+        self._heap: list = []
+        self._order = itertools.count()
+
+    def push(self, claimed: ClaimedStep, upstream: dict | None, rank: float = 0.0) -> None:
+        heapq.heappush(self._heap, (-rank, next(self._order), claimed, upstream))
+
+    def first(self) -> tuple[ClaimedStep, dict | None]:
+        return self._heap[0][2:]
+
+    def pop(self) -> tuple[ClaimedStep, dict | None]:
+        return heapq.heappop(self._heap)[2:]
+
+    def __bool__(self) -> bool:
+        return bool(self._heap)
+
+    def __iter__(self):
+        return (entry[2:] for entry in list(self._heap))
 
 
 # Put on a delivery's queue of finished calls when a slot freed elsewhere in the process.
@@ -295,6 +385,14 @@ def still_ours(claimed: ClaimedStep, context: StepContext, since: float) -> bool
     if time.monotonic() - since < RECHECK_HELD_SECONDS:
         return True
     return retrying(transitions.still_held, claimed)
+
+
+def starts_without_queries(claimed: ClaimedStep, step: StepSpec, version: Compiled, upstream: dict | None) -> bool:
+    """Whether preparing the step reads nothing from the database: the outputs it reads are at hand, no credential."""
+    reads = version.reads_of(claimed.step_id, is_item=claimed.item is not None)
+    if reads and (upstream is None or not reads <= upstream.keys()):
+        return False
+    return not names_read(claimed.version_id, claimed.version_hash, step)
 
 
 def free_slots() -> int:

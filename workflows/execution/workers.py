@@ -64,6 +64,17 @@ class Worker(models.Model):
         return "lost" if self.is_lost else "online"
 
     @classmethod
+    def idle_slots_elsewhere(cls) -> int:
+        """Free slots of the other live workers that serve a queue this process serves (pace.py)."""
+        mine = set(identity["queues"])
+        others = cls.objects.online().exclude(name=f"{socket.gethostname()}:{os.getpid()}")
+        return sum(
+            max(0, (concurrency or 1) - active)
+            for queues, concurrency, active in others.values_list("queues", "concurrency", "active_steps")
+            if mine & set(queues or ())
+        )
+
+    @classmethod
     def beat(cls, active_steps: int) -> None:
         """This process is alive: write its row (one UPDATE; an INSERT the first time)."""
         hostname, pid = socket.gethostname(), os.getpid()

@@ -9,7 +9,7 @@ from workflows.definitions.references import Item
 from workflows.execution.messages import ClaimedStep
 from workflows.execution.models import Run, StepRun
 from workflows.execution.status import RunStatus, StepStatus
-from workflows.execution.transitions.common import CLAIM, _at, _read_json, _table, lease
+from workflows.execution.transitions.common import CLAIM, _at, _read_json, _table, fetch_prepared, lease
 from workflows.models import WorkflowVersion
 
 CLAIM_SQL = """
@@ -95,9 +95,8 @@ def _claim_and_start(step_run_id: int, worker: str, task_id: str, now: datetime)
         "run_running": RunStatus.RUNNING,
         "run_pending": RunStatus.PENDING,
     }
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()
+    rows = fetch_prepared(sql, params)
+    return rows[0] if rows else None
 
 
 def _claimed_of(row, worker: str, task_id: str, now: datetime, delay: float) -> ClaimedStep:

@@ -5,8 +5,10 @@ module loads: every other module of the package imports it, so none can write be
 """
 
 import json
+import time
 from datetime import timedelta
 
+import psycopg
 from django.conf import settings
 from django.db import connection
 
@@ -50,6 +52,28 @@ def lease() -> timedelta:
 
 def _table(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
+
+
+def fetch_prepared(sql: str, params: dict) -> list[tuple]:
+    """PostgreSQL: the rows of one of the step path's statements, run as a prepared statement.
+
+    Django's cursors bind parameters on the client and never prepare (its
+    default, kept for connection poolers in transaction mode, which oaweb
+    doesn't use). The step path's statements run once per step or claim,
+    and planning a success's data-modifying CTE took as long as running it
+    (0.65 against 0.54 ms, EXPLAIN ANALYZE). A psycopg cursor that binds on
+    the server, on Django's connection, plans each of them once per
+    connection; Django still wraps its errors (connections.retrying sees
+    them) and logs it when queries are logged.
+    """
+    connection.ensure_connection()
+    started = time.monotonic()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, prepare=True)
+        rows = cursor.fetchall()
+    if connection.queries_logged:
+        connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
+    return rows
 
 
 def _at(moment):

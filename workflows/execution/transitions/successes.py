@@ -18,6 +18,7 @@ from workflows.execution.transitions.common import (
     _finish_run,
     _json,
     _table,
+    fetch_prepared,
     lease,
     unclaimed_after,
 )
@@ -263,9 +264,7 @@ def _succeed_batch(successes, version: Compiled, go_on_with, params):
         "children": kids,
         "go": list(go_on_with),
     }
-    with connection.cursor() as cursor:
-        cursor.execute(_succeed_batch_sql(), params)
-        rows = cursor.fetchall()
+    rows = fetch_prepared(_succeed_batch_sql(), params)
     done, unfinished = set(rows[0][0]), rows[0][1]
     return done, unfinished, [row[2:] for row in rows if row[2] is not None]
 
