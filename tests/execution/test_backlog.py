@@ -3,6 +3,7 @@
 import os
 import socket
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -130,6 +131,29 @@ def test_held_steps_of_a_run_cancelled_while_they_waited_never_start(
     assert {leaf.status for leaf in leaves} == {StepStatus.CANCELLED}
     assert not StepAttempt.objects.filter(step_run__in=leaves, status="succeeded").exists()
     assert not running_steps.snapshot()
+
+
+def test_steps_held_past_the_recheck_time_are_checked_in_one_query(
+    components, team, sent, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(runner, "RECHECK_HELD_SECONDS", 0.5)
+    with django_capture_on_commit_callbacks(execute=True):
+        run = fan_out(team, leaves=6)
+    root = StepRun.objects.get(run=run, step_id="root")
+    claimed, _ = transitions.claim(root.pk, runner.worker_name(), "task")
+    version = compiled(claimed.version_id, claimed.version_hash)
+    leaves = tuple(f"l{n}" for n in range(6))
+    advance = transitions.succeed(claimed, version, {}, {}, go_on_with=leaves, task_id="task")
+    local = runner.Local("task")
+    local.keep(advance.continued, {"root": {}})
+    asked = []
+    still_held = transitions.still_held
+    monkeypatch.setattr(transitions, "still_held", lambda claims: (asked.append(len(claims)), still_held(claims))[1])
+    time.sleep(0.6)  # all six waited past the recheck time
+    with django_capture_on_commit_callbacks(execute=True):
+        local.run([])
+    assert asked == [6]  # the first to start asked for all of them; the others started without a query
+    assert StepAttempt.objects.filter(step_run__run=run, step_run__step_id__in=leaves, status="succeeded").count() == 6
 
 
 def test_held_steps_start_when_a_slot_frees_elsewhere_not_after_their_own_long_step(

@@ -129,7 +129,9 @@ class Local:
             context, since = self.held.pop(claimed.step_run_id, (None, 0.0))
         if context is not None:
             running_steps.release([claimed.step_run_id])  # running from here on (or skipped, failed)
-            if not still_ours(claimed, context, since):
+            if time.monotonic() - since >= RECHECK_HELD_SECONDS:
+                self.recheck_backlog([(claimed, context)])
+            if context.stop.is_set():
                 return  # cancelled or taken over while it waited in the backlog
             claimed = replace(claimed, started=timezone.now())  # its attempt ran from here, not from the claim
         context = context or StepContext(run_id=claimed.run_id, step_id=claimed.step_id, attempt=claimed.attempt)
@@ -166,6 +168,26 @@ class Local:
             self.calls[claimed.step_run_id] = call
         call.start(on_done=self.returned)
 
+    def recheck_backlog(self, starting) -> None:
+        """Ask the database, in one query, whether the steps held past RECHECK_HELD_SECONDS (and `starting`, the
+        (claimed, context) pairs about to start) are still this delivery's: those that are not are stopped, the
+        others count as checked now, so that they start without a query, in the delivery's thread or a call's."""
+        now = time.monotonic()
+        with self.lock:
+            long_held = [
+                (claimed, self.held[claimed.step_run_id][0])
+                for claimed, _ in self.todo
+                if claimed.step_run_id in self.held and now - self.held[claimed.step_run_id][1] >= RECHECK_HELD_SECONDS
+            ]
+        checked = [*starting, *long_held]
+        ours = retrying(transitions.still_held, [claimed for claimed, _ in checked])
+        with self.lock:
+            for claimed, context in checked:
+                if claimed.step_run_id not in ours:
+                    context.stop.set()  # cancelled or taken over meanwhile
+                elif claimed.step_run_id in self.held:
+                    self.held[claimed.step_run_id] = (context, now)
+
     def returned(self, call: Call):
         """In the call thread, as the call returns: the next held step as this thread's next job, if it can start here.
 
@@ -186,7 +208,7 @@ class Local:
         claimed, upstream = self.todo.first()
         context, since = self.held.get(claimed.step_run_id, (None, 0.0))
         if context is None or context.stop.is_set() or time.monotonic() - since >= RECHECK_HELD_SECONDS:
-            return None  # the delivery's thread starts it (still_ours asks the database)
+            return None  # the delivery's thread starts it (recheck_backlog asks the database)
         version = compiled(claimed.version_id, claimed.version_hash)
         step = version.step(claimed.step_id)
         if not starts_without_queries(claimed, step, version, upstream):
@@ -376,15 +398,6 @@ WAKE = -1
 # A held step that waited longer than this is checked against the database before
 # it starts: the heartbeat (every few seconds) may not have seen its run cancelled yet.
 RECHECK_HELD_SECONDS = 0.2
-
-
-def still_ours(claimed: ClaimedStep, context: StepContext, since: float) -> bool:
-    """Whether a held step may start: not stopped by the heartbeat nor, after a long wait, cancelled."""
-    if context.stop.is_set():
-        return False
-    if time.monotonic() - since < RECHECK_HELD_SECONDS:
-        return True
-    return retrying(transitions.still_held, claimed)
 
 
 def starts_without_queries(claimed: ClaimedStep, step: StepSpec, version: Compiled, upstream: dict | None) -> bool:

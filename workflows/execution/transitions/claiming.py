@@ -140,6 +140,8 @@ def _start_run(run_id: int, now) -> bool:
     return bool(Run.objects.filter(pk=run_id, status=RunStatus.PENDING).update(status=RunStatus.RUNNING, started=now))
 
 
-def still_held(claimed: ClaimedStep) -> bool:
-    """Whether this claim still holds the step (not cancelled, finished or taken back since)."""
-    return StepRun.objects.filter(pk=claimed.step_run_id, status=StepStatus.RUNNING, attempt=claimed.attempt).exists()
+def still_held(claims) -> set[int]:
+    """The step run ids of these claims that still hold their steps (not cancelled, finished or taken back since)."""
+    attempts = {claimed.step_run_id: claimed.attempt for claimed in claims}
+    rows = StepRun.objects.filter(pk__in=list(attempts), status=StepStatus.RUNNING).values_list("pk", "attempt")
+    return {pk for pk, attempt in rows if attempts[pk] == attempt}
