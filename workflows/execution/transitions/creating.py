@@ -1,12 +1,27 @@
 """Creating a run: the Run and its StepRuns, at once or deferred to a message of their own."""
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from workflows.execution.messages import Advance, StepMessage
 from workflows.execution.models import Run, StepRun
 from workflows.execution.plans import Compiled, compiled, compiled_of, step_queue
-from workflows.execution.transitions.common import S, _finish_run, message_of, unclaimed_after
+from workflows.execution.transitions.common import S, _finish_run, _table, fetch_prepared, message_of, unclaimed_after
+
+# PostgreSQL: a run's steps from arrays, in one prepared statement. The run's
+# clock runs from its row's insert, and Django's bulk_create of a 185-step
+# run's model instances took about 20 ms of it.
+INSERT_STEPS_SQL = """
+INSERT INTO {step} (run_id, step_id, component, component_version, status, waiting, attempt, error, queue, priority,
+    worker, task_id, enqueued, lease_expires)
+SELECT %(run)s, t.step_id, t.component, t.component_version, t.status, t.waiting, 0, '', t.queue, t.priority, '', '',
+    t.enqueued, t.lease_expires
+FROM unnest(%(step_ids)s::text[], %(components)s::text[], %(versions)s::text[], %(statuses)s::text[],
+            %(waiting)s::integer[], %(queues)s::text[], %(priorities)s::integer[], %(enqueued)s::timestamptz[],
+            %(leases)s::timestamptz[])
+    AS t(step_id, component, component_version, status, waiting, queue, priority, enqueued, lease_expires)
+RETURNING id, step_id, component, queue, priority, status
+"""
 
 
 def create_run(
@@ -83,6 +98,8 @@ def _create_steps(run: Run, version: Compiled, components: dict, reused: dict) -
     now = timezone.now()
     plan = version.plan
     waiting = {step_id: sum(1 for parent in plan.parents[step_id] if parent not in reused) for step_id in plan.order}
+    if connection.vendor == "postgresql" and not reused:
+        return _insert_steps(run, version, components, waiting, now)
     rows = []
     for step_id in plan.order:
         step = version.spec.steps[step_id]
@@ -108,3 +125,33 @@ def _create_steps(run: Run, version: Compiled, components: dict, reused: dict) -
     if run.unfinished == 0:
         _finish_run(run.pk, now)
     return [message_of(row) for row in rows if row.status == S.QUEUED]
+
+
+def _insert_steps(run: Run, version: Compiled, components: dict, waiting: dict, now) -> list[StepMessage]:
+    """_create_steps on PostgreSQL for a run that reuses nothing (one statement); the ready steps' messages."""
+    columns = {name: [] for name in ("step_ids", "components", "versions", "queues", "priorities")}
+    for step_id in version.plan.order:
+        step = version.spec.steps[step_id]
+        info = components.get(step.component)
+        columns["step_ids"].append(step_id)
+        columns["components"].append(step.component)
+        columns["versions"].append(info.version if info else "")
+        columns["queues"].append(step_queue(step, info))
+        columns["priorities"].append(run.priority if step.priority is None else step.priority)
+    ready = [waiting[step_id] == 0 for step_id in version.plan.order]
+    params = {
+        **columns,
+        "run": run.pk,
+        "waiting": [waiting[step_id] for step_id in version.plan.order],
+        "statuses": [S.QUEUED if first else S.PENDING for first in ready],
+        "enqueued": [now if first else None for first in ready],
+        "leases": [now + unclaimed_after() if first else None for first in ready],
+    }
+    rows = fetch_prepared(INSERT_STEPS_SQL.format(step=_table(StepRun)), params)
+    if run.unfinished == 0:
+        _finish_run(run.pk, now)
+    return [
+        StepMessage(step_run_id=pk, component=component, queue=queue, priority=priority)
+        for pk, _, component, queue, priority, status in rows
+        if status == S.QUEUED
+    ]

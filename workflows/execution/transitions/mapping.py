@@ -44,12 +44,15 @@ from workflows.execution.transitions.common import (
     _read_json,
     _skip_below,
     _table,
+    fetch_prepared,
     lease,
     unclaimed_after,
 )
 from workflows.execution.wait_specs import MAP
 
 # The map step as its count-off leaves it, and what an ending needs of it.
+LOCK_MAPS_SQL = "SELECT id FROM {step} WHERE id = ANY(%(ids)s::bigint[]) ORDER BY id FOR UPDATE"
+
 COUNT_OFF_SQL = """
 UPDATE {step} SET items_left = items_left - %(n)s WHERE id = %(map)s AND status = %(waiting)s
 RETURNING items_left, wait, run_id, step_id, component, attempt, queue, priority, worker, started
@@ -134,7 +137,11 @@ def _item_row(claimed: ClaimedStep, info, index: int, value, now, task_id: str, 
 def lock_maps(map_step_run_ids) -> None:
     """Lock these map steps' rows before their items' (the lock order above); inside the transaction."""
     ids = sorted(set(map_step_run_ids))
-    if ids:
+    if not ids:
+        return
+    if connection.vendor == "postgresql":  # once per item's success: prepared (common.fetch_prepared)
+        fetch_prepared(LOCK_MAPS_SQL.format(step=_table(StepRun)), {"ids": ids})
+    else:
         list(StepRun.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
 
 
@@ -154,9 +161,14 @@ def count_off(map_step_run_id: int, ended: int, template: ClaimedStep, now) -> C
     `template`: one of the ended items as its worker held it (the map's claim is built from it).
     """
     params = {"map": map_step_run_id, "n": ended, "waiting": S.WAITING}
-    with connection.cursor() as cursor:
-        cursor.execute(COUNT_OFF_SQL.format(step=_table(StepRun)), params)
-        row = cursor.fetchone()
+    sql = COUNT_OFF_SQL.format(step=_table(StepRun))
+    if connection.vendor == "postgresql":  # once per item's success: prepared (common.fetch_prepared)
+        rows = fetch_prepared(sql, params)
+        row = rows[0] if rows else None
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
     if row is None:
         return Counted()  # the map no longer waits: failed by another item, or cancelled
     items_left, wait, run_id, step_id, component, attempt, queue, priority, worker, started = row
