@@ -48,7 +48,7 @@ from workflows.execution.messages import Advance, ClaimedStep, StepMessage, Step
 from workflows.execution.plans import Compiled, compiled
 from workflows.execution.status import StepStatus
 from workflows.execution.transitions import Success
-from workflows.execution.wait_specs import RUN
+from workflows.execution.wait_specs import RUN, WAITING_COMPONENTS
 from workflows.execution.workers import identity
 
 # A child that reads only outputs of steps that just succeeded gets them in
@@ -401,7 +401,10 @@ RECHECK_HELD_SECONDS = 0.2
 
 
 def starts_without_queries(claimed: ClaimedStep, step: StepSpec, version: Compiled, upstream: dict | None) -> bool:
-    """Whether preparing the step reads nothing from the database: the outputs it reads are at hand, no credential."""
+    """Whether the step is a plain call that its preparation reads nothing for from the database: no map, no
+    condition and no wait (transitions the delivery's thread writes), its inputs at hand, no credential."""
+    if step.when or (step.map and claimed.item is None) or claimed.component in WAITING_COMPONENTS:
+        return False
     reads = version.reads_of(claimed.step_id, is_item=claimed.item is not None)
     if reads and (upstream is None or not reads <= upstream.keys()):
         return False

@@ -54,6 +54,15 @@ def _table(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
+def fetch_rows(sql: str, params: dict) -> list[tuple]:
+    """A statement's rows: prepared on PostgreSQL (fetch_prepared), through Django's cursor on SQLite."""
+    if connection.vendor == "postgresql":
+        return fetch_prepared(sql, params)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 def fetch_prepared(sql: str, params: dict) -> list[tuple]:
     """PostgreSQL: the rows of one of the step path's statements, run as a prepared statement.
 

@@ -102,17 +102,8 @@ def _create_steps(run: Run, version: Compiled, components: dict, reused: dict) -
         return _insert_steps(run, version, components, waiting, now)
     rows = []
     for step_id in plan.order:
-        step = version.spec.steps[step_id]
-        info = components.get(step.component)
-        row = StepRun(
-            run=run,
-            step_id=step_id,
-            component=step.component,
-            component_version=info.version if info else "",
-            queue=step_queue(step, info),
-            priority=run.priority if step.priority is None else step.priority,
-            waiting=waiting[step_id],
-        )
+        fields = _step_fields(run, version, components, step_id)
+        row = StepRun(run=run, step_id=step_id, waiting=waiting[step_id], **fields)
         if step_id in reused:
             source = reused[step_id]
             row.status, row.outputs, row.inputs, row.waiting = S.SUCCEEDED, source.outputs, source.inputs, 0
@@ -127,20 +118,28 @@ def _create_steps(run: Run, version: Compiled, components: dict, reused: dict) -
     return [message_of(row) for row in rows if row.status == S.QUEUED]
 
 
+def _step_fields(run: Run, version: Compiled, components: dict, step_id: str) -> dict:
+    """What a new StepRun takes from its step's spec and its component."""
+    step = version.spec.steps[step_id]
+    info = components.get(step.component)
+    return {
+        "component": step.component,
+        "component_version": info.version if info else "",
+        "queue": step_queue(step, info),
+        "priority": run.priority if step.priority is None else step.priority,
+    }
+
+
 def _insert_steps(run: Run, version: Compiled, components: dict, waiting: dict, now) -> list[StepMessage]:
     """_create_steps on PostgreSQL for a run that reuses nothing (one statement); the ready steps' messages."""
-    columns = {name: [] for name in ("step_ids", "components", "versions", "queues", "priorities")}
-    for step_id in version.plan.order:
-        step = version.spec.steps[step_id]
-        info = components.get(step.component)
-        columns["step_ids"].append(step_id)
-        columns["components"].append(step.component)
-        columns["versions"].append(info.version if info else "")
-        columns["queues"].append(step_queue(step, info))
-        columns["priorities"].append(run.priority if step.priority is None else step.priority)
+    fields = [_step_fields(run, version, components, step_id) for step_id in version.plan.order]
     ready = [waiting[step_id] == 0 for step_id in version.plan.order]
     params = {
-        **columns,
+        "step_ids": list(version.plan.order),
+        "components": [row["component"] for row in fields],
+        "versions": [row["component_version"] for row in fields],
+        "queues": [row["queue"] for row in fields],
+        "priorities": [row["priority"] for row in fields],
         "run": run.pk,
         "waiting": [waiting[step_id] for step_id in version.plan.order],
         "statuses": [S.QUEUED if first else S.PENDING for first in ready],

@@ -45,6 +45,7 @@ from workflows.execution.transitions.common import (
     _skip_below,
     _table,
     fetch_prepared,
+    fetch_rows,
     lease,
     unclaimed_after,
 )
@@ -161,14 +162,8 @@ def count_off(map_step_run_id: int, ended: int, template: ClaimedStep, now) -> C
     `template`: one of the ended items as its worker held it (the map's claim is built from it).
     """
     params = {"map": map_step_run_id, "n": ended, "waiting": S.WAITING}
-    sql = COUNT_OFF_SQL.format(step=_table(StepRun))
-    if connection.vendor == "postgresql":  # once per item's success: prepared (common.fetch_prepared)
-        rows = fetch_prepared(sql, params)
-        row = rows[0] if rows else None
-    else:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
+    rows = fetch_rows(COUNT_OFF_SQL.format(step=_table(StepRun)), params)  # once per item's success: prepared
+    row = rows[0] if rows else None
     if row is None:
         return Counted()  # the map no longer waits: failed by another item, or cancelled
     items_left, wait, run_id, step_id, component, attempt, queue, priority, worker, started = row
