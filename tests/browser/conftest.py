@@ -53,6 +53,29 @@ def pytest_collection_modifyitems(config, items):
         items[:] = kept
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failing browser test's report carries what the page showed and what the server logged.
+
+    CI keeps only the end of its output: the page's text and the daphne's
+    last lines say at once whether the server answered, and what.
+    """
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed:
+        return
+    page = item.funcargs.get("page")
+    if page is not None:
+        try:
+            text = page.evaluate("() => (document.querySelector('main') || document.body).innerText")
+            report.sections.append(("page at the failure", f"{page.url}\n{text[:3000]}"))
+        except Exception as exc:  # the page may be gone with what failed
+            report.sections.append(("page at the failure", f"unreadable: {exc}"))
+    server = item.funcargs.get("oaweb_server")
+    if server is not None:
+        report.sections.append(("oaweb server, last lines", "\n".join(list(server.output)[-60:])))
+
+
 def closing_its_connection(test):
     """Close the test body's own database connection when it ends.
 

@@ -347,3 +347,33 @@ def test_typing_stays_responsive_in_a_2_mb_document(logged_in):
     line = typo[:start].count("\n") + 1
     shown = "its line, then its span" if first == [fallback] else "its span at once"
     print(f"  a problem on line {line:,} of a fresh text: {shown}, exact {took:.0f} ms after it was listed")
+
+
+def test_text_typed_before_the_page_finishes_loading_is_still_checked(logged_in):
+    """The editor appears while deferred scripts run, before htmx binds its triggers on DOMContentLoaded.
+
+    A script after editor.js that does not arrive until the test lets it holds
+    DOMContentLoaded back: text typed in that gap must still be sent for
+    checking, not lost to a listener that was not there yet.
+    """
+    page = logged_in
+    page.add_init_script("document.addEventListener('DOMContentLoaded', () => { window.loaded = true; })")
+
+    def with_a_late_script_last(route):
+        html = route.fetch().text().replace("</body>", '<script src="/late.js" defer></script></body>')
+        route.fulfill(body=html, content_type="text/html")
+
+    held = []
+
+    def hold(route):
+        held.append(route)
+
+    page.route("**/workflows/new/", with_a_late_script_last)
+    page.route("**/late.js", hold)
+    page.goto("/workflows/new/", wait_until="commit")
+    page.locator(".cm-content").fill(json.dumps(definition(step2={"id": "after", "component": "core.nop"})))
+    page.wait_for_timeout(1_000)  # the editor's copy to the textarea, and htmx's 400 ms delay had it been listening
+    typed_before_loaded = page.evaluate("!window.loaded")
+    held[0].fulfill(body="", content_type="text/javascript")
+    page.locator("#issues .issues li", has_text="core.nop").wait_for()
+    assert typed_before_loaded
