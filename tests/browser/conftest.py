@@ -202,6 +202,20 @@ def logged_in(page, user):
     return page
 
 
+def type_into_editor(page, text: str):
+    """Replace the code editor's text as a person does: Ctrl+A, then the text typed in.
+
+    Not Playwright's fill: it selects the editor's content through the DOM,
+    behind CodeMirror's back, and CodeMirror sometimes puts its own caret
+    back before the text arrives (2 fills in 120 on a busy machine left the
+    old text after the new). Ctrl+A is CodeMirror's own command.
+    """
+    editor = page.locator(".cm-content")
+    editor.focus()
+    editor.press("Control+A")
+    page.keyboard.insert_text(text)
+
+
 def screenshot(page, name: str, full_page: bool = True) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"

@@ -2,7 +2,7 @@
 
 import json
 
-from tests.browser.conftest import screenshot, step_queue
+from tests.browser.conftest import screenshot, step_queue, type_into_editor
 from workflows.execution.models import Run
 from workflows.models import Workflow
 
@@ -34,9 +34,7 @@ def definition_text(component: str) -> str:
 def test_write_validate_fix_save_and_run(logged_in):
     page = logged_in
     page.get_by_role("link", name="New workflow").first.click()
-    editor = page.locator(".cm-content")  # the CodeMirror editor (static/oaweb/editor.js)
-
-    editor.fill(definition_text("core.nop"))  # a typo
+    type_into_editor(page, definition_text("core.nop"))  # a typo
     issue = page.locator("#issues .issues li", has_text="core.nop")
     issue.wait_for()
     assert "core.noop" in issue.inner_text()  # did you mean
@@ -44,8 +42,7 @@ def test_write_validate_fix_save_and_run(logged_in):
     assert page.locator(".cm-lineNumbers .bad").inner_text() == str(typo_line)  # the offending line is marked
     screenshot(page, "editor")
 
-    editor.press("Control+End")
-    editor.fill(definition_text("core.noop"))
+    type_into_editor(page, definition_text("core.noop"))
     page.locator("#issues .valid").wait_for()
     assert page.locator(".cm-lineNumbers .bad").count() == 0
     page.get_by_role("button", name="Save").click()

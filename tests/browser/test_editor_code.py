@@ -9,7 +9,7 @@ import statistics
 
 import pytest
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import screenshot, type_into_editor
 from workflows.models import Workflow
 
 VIEW = "CM.EditorView.findFromDOM(document.querySelector('.cm-editor'))"
@@ -371,7 +371,7 @@ def test_text_typed_before_the_page_finishes_loading_is_still_checked(logged_in)
     page.route("**/workflows/new/", with_a_late_script_last)
     page.route("**/late.js", hold)
     page.goto("/workflows/new/", wait_until="commit")
-    page.locator(".cm-content").fill(json.dumps(definition(step2={"id": "after", "component": "core.nop"})))
+    type_into_editor(page, json.dumps(definition(step2={"id": "after", "component": "core.nop"})))
     page.wait_for_timeout(1_000)  # the editor's copy to the textarea, and htmx's 400 ms delay had it been listening
     typed_before_loaded = page.evaluate("!window.loaded")
     held[0].fulfill(body="", content_type="text/javascript")
