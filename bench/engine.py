@@ -53,6 +53,9 @@ import django  # noqa: E402
 
 django.setup()
 
+# This process plays the web process, which daphne serves: it carries Twisted
+# as daphne does (settings load daphne's app only for `runserver`).
+import daphne.server  # noqa: E402, F401
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db.models import Max, Min  # noqa: E402

@@ -7,6 +7,7 @@ Two modes share one engine:
   run-state store; `python manage.py runworker` processes execute steps.
 """
 
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -47,8 +48,13 @@ SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 
+# daphne's app gives `runserver` its ASGI server (the live pages of `make run`).
+# Importing it loads Twisted, 15 MB that no other process uses: not workers,
+# nor management commands, nor daphne itself in production (it needs no app).
+_runserver = sys.argv[1:2] == ["runserver"]
+
 INSTALLED_APPS = [
-    "daphne",
+    *(["daphne"] if _runserver else []),
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
